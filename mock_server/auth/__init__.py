@@ -1,0 +1,1 @@
+"""Authentication schemes, one module each, shared by the providers that use them."""

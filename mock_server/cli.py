@@ -1,0 +1,112 @@
+"""`ledger-mock serve | credentials | sign`."""
+
+from __future__ import annotations
+
+import json
+import shlex
+import sys
+from datetime import datetime
+from pathlib import Path
+
+import click
+
+from .config import Config
+
+
+@click.group()
+def main() -> None:
+    """Offline mocks of accounting providers' journal-entry APIs."""
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8080, show_default=True, type=int)
+@click.option("--fixtures", type=click.Path(exists=True, path_type=Path), help="YAML file or folder [embedded defaults]")
+@click.option("--providers", help="Comma-separated providers to serve [all]")
+@click.option("--root-provider", help="Serve this one provider at its real root paths (e.g. /partners/...)")
+@click.option("--seed", default=0, show_default=True, type=int, help="Seed for ids; -1 for random ids")
+@click.option("--freeze-time", type=click.DateTime(formats=["%Y-%m-%dT%H:%M:%S", "%Y-%m-%d"]),
+              help="Start with the clock frozen at this UTC time")
+@click.option("--no-rate-limit", is_flag=True, help="Disable provider rate limits (load tests, fuzzing)")
+@click.option("--strict", is_flag=True, help="Validate every response against the spec (500 on violation)")
+@click.option("--threads", default=8, show_default=True, type=int, help="Worker threads")
+@click.option("--log-level", default="info", show_default=True,
+              type=click.Choice(["debug", "info", "warning", "error"]))
+def serve(host: str, port: int, fixtures: Path | None, providers: str | None, root_provider: str | None, seed: int,
+          freeze_time: datetime | None, no_rate_limit: bool, strict: bool, threads: int, log_level: str) -> None:
+    """Serve the mock (all providers under /<provider>, or one at its root)."""
+    from .server import serve as run
+
+    selected = tuple(p.strip() for p in providers.split(",")) if providers else None
+    if root_provider and selected is None:
+        selected = (root_provider,)
+    config = Config(providers=selected, fixtures=fixtures.resolve() if fixtures else None,
+                    root_provider=root_provider, seed=None if seed < 0 else seed, frozen_time=freeze_time,
+                    rate_limiting=not no_rate_limit, validate_responses=strict,
+                    public_base_url=f"http://{host}:{port}")
+    run(config, host, port, threads, log_level)
+
+
+@main.command()
+@click.option("--provider", required=True)
+@click.option("--format", "fmt", default="json", show_default=True, type=click.Choice(["json", "env"]))
+@click.option("--base-url", default="http://127.0.0.1:8080", show_default=True, help="Where the server listens")
+@click.option("--root", is_flag=True, help="The server runs with --root-provider PROVIDER")
+@click.option("--fixtures", type=click.Path(exists=True, path_type=Path))
+def credentials(provider: str, fmt: str, base_url: str, root: bool, fixtures: Path | None) -> None:
+    """Print ready-to-use credentials from the fixtures."""
+    click.echo(render_credentials(provider_credentials(provider, base_url, root, fixtures), fmt))
+
+
+def provider_credentials(provider: str, base_url: str, root: bool = False, fixtures: Path | None = None) -> dict:
+    from .app import create_app
+
+    app = create_app(Config(providers=(provider,), fixtures=fixtures))
+    instance = app.extensions["ledger_mock"]["providers"][provider]
+    return instance.credentials(base_url.rstrip("/") + ("" if root else f"/{provider}"))
+
+
+def render_credentials(creds: dict, fmt: str) -> str:
+    if fmt == "json":
+        return json.dumps(creds, indent=2)
+    prefix = f"LEDGER_MOCK_{creds['provider'].upper()}_"
+    return "\n".join(f"{prefix}{key.upper()}={shlex.quote(str(value))}" for key, value in creds.items())
+
+
+@main.command()
+@click.argument("method")
+@click.argument("url")
+@click.option("--data", default="", help="The exact request body to sign and send")
+@click.option("--client-id", help="[the default fixtures' client]")
+@click.option("--secret", help="[the default fixtures' secret]")
+@click.option("--token", help="Bearer token [the default fixtures' access token]")
+@click.option("--curl", "as_curl", is_flag=True, help="Print a complete curl command instead of headers")
+def sign(method: str, url: str, data: str, client_id: str | None, secret: str | None, token: str | None,
+         as_curl: bool) -> None:
+    """Print COUNT's HMAC headers (and the bearer) for one request, e.g.
+
+    ledger-mock sign GET http://127.0.0.1:8080/count/partners/chart-of-accounts --curl
+    """
+    from urllib.parse import urlsplit
+
+    from .auth.hmac_signing import signature_headers
+
+    if not (client_id and secret and token):
+        defaults = provider_credentials("count", "http://127.0.0.1:8080")
+        client_id = client_id or defaults["client_id"]
+        secret = secret or defaults["client_secret"]
+        token = token or defaults["access_token"]
+    headers = signature_headers(client_id, secret, method, urlsplit(url).path, data.encode())
+    headers["Authorization"] = f"Bearer {token}"
+    if data:
+        headers["Content-Type"] = "application/json"
+    if as_curl:
+        parts = ["curl", "-sS", "-X", method.upper(), url] + [a for k, v in headers.items() for a in ("-H", f"{k}: {v}")]
+        parts += ["--data-raw", data] if data else []
+        click.echo(" ".join(shlex.quote(p) for p in parts))
+    else:
+        click.echo("\n".join(f"{k}: {v}" for k, v in headers.items()))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,20 @@
+"""Plain configuration object for `create_app`; the CLI and tests build one of these."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Config:
+    providers: tuple[str, ...] | None = None  # None: every provider found under mock_server/providers
+    fixtures: Path | None = None  # a YAML file or a folder of them; None: the embedded defaults
+    root_provider: str | None = None  # serve this one provider at its real root paths instead of /<name>
+    seed: int | None = 0  # ids repeat run after run; None for fresh randomness
+    frozen_time: datetime | None = None
+    rate_limiting: bool = True  # off for load and fuzz runs
+    validate_responses: bool = False  # strict: a response that breaks the spec becomes a 500
+    max_body_bytes: int = 1 << 20
+    public_base_url: str = "http://127.0.0.1:8080"  # what `credentials` and links report

@@ -1,0 +1,121 @@
+"""Provider-neutral accounting records. Frozen: a change replaces the record, so readers never see half an edit."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any, Mapping
+
+
+class AccountKind(StrEnum):
+    ASSET = "asset"
+    LIABILITY = "liability"
+    EQUITY = "equity"
+    INCOME = "income"
+    EXPENSE = "expense"
+
+
+class Side(StrEnum):
+    DEBIT = "debit"
+    CREDIT = "credit"
+
+
+class Flow(StrEnum):
+    """Direction of a bank or card transaction, which decides how it posts."""
+
+    EXPENSE = "expense"
+    INCOME = "income"
+    TRANSFER = "transfer"
+    JOURNAL = "journal"
+
+
+@dataclass(frozen=True, slots=True)
+class Account:
+    id: str
+    name: str
+    kind: AccountKind
+    created_at: datetime
+    updated_at: datetime
+    number: str | None = None
+    active: bool = True
+    currency: str = "USD"
+    system: bool = False  # maintained by the provider itself: not editable, not deletable
+    attrs: Mapping[str, Any] = field(default_factory=dict)  # provider-specific, opaque to the ledger
+
+
+@dataclass(frozen=True, slots=True)
+class NewLine:
+    """A line as a caller asks for it; the ledger checks it and gives it an id."""
+
+    account_id: str
+    side: Side
+    amount: Decimal
+    memo: str | None = None
+    attrs: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Line:
+    id: str
+    account_id: str
+    side: Side
+    amount: Decimal
+    memo: str | None = None
+    attrs: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def signed(self) -> Decimal:
+        """Debit-positive amount."""
+        return self.amount if self.side is Side.DEBIT else -self.amount
+
+
+@dataclass(frozen=True, slots=True)
+class JournalEntry:
+    id: str
+    date: date
+    memo: str
+    lines: tuple[Line, ...]
+    created_at: datetime
+    updated_at: datetime
+    seq: int  # creation order; breaks ties between entries of the same date
+    reference: str | None = None
+    status: str = "posted"  # the provider's workflow vocabulary; the ledger only reads `posted`
+    posted: bool = True  # whether the entry counts in balances
+    source: str = "manual"
+    editable: bool = True
+    attrs: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def total_debit(self) -> Decimal:
+        return sum((line.amount for line in self.lines if line.side is Side.DEBIT), Decimal("0.00"))
+
+    @property
+    def total_credit(self) -> Decimal:
+        return sum((line.amount for line in self.lines if line.side is Side.CREDIT), Decimal("0.00"))
+
+
+@dataclass(frozen=True, slots=True)
+class Transaction:
+    """A bank or card movement. It posts (bank against category) once it has a category account."""
+
+    id: str
+    account_id: str
+    amount: Decimal  # positive; `flow` gives the direction
+    flow: Flow
+    date: date
+    created_at: datetime
+    updated_at: datetime
+    seq: int
+    category_account_id: str | None = None
+    description: str | None = None
+    attrs: Mapping[str, Any] = field(default_factory=dict)
+
+    def postings(self) -> tuple[tuple[str, Decimal], ...]:
+        """(account, debit-positive amount) pairs this transaction contributes to balances."""
+        if self.category_account_id is None:
+            return ()
+        if self.flow is Flow.INCOME:
+            return ((self.account_id, self.amount), (self.category_account_id, -self.amount))
+        return ((self.category_account_id, self.amount), (self.account_id, -self.amount))

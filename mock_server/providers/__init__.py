@@ -1,0 +1,100 @@
+"""Provider plug-ins. A provider is a package here exposing `PROVIDER`, a `Provider` subclass; nothing else
+needs to change to add one (besides its spec in openapi/ and its fixtures)."""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from dataclasses import dataclass, field
+from typing import Any, Callable, ClassVar, Mapping
+
+from flask import Request
+
+from ..clock import Clock, IdGenerator
+from ..config import Config
+from ..errors import ApiError
+from ..ledger import LedgerError
+from ..spec import Operation, Spec
+
+
+@dataclass
+class Runtime:
+    """What every provider shares: configuration, the clock and the id generators."""
+
+    config: Config
+    clock: Clock
+    ids: IdGenerator
+    request_ids: IdGenerator
+
+
+@dataclass
+class Call:
+    """One request as a handler sees it: validated parameters and body, plus who is calling."""
+
+    operation: Operation
+    request: Request
+    request_id: str
+    raw_body: bytes
+    path: dict[str, Any] = field(default_factory=dict)
+    query: dict[str, Any] = field(default_factory=dict)
+    headers: dict[str, Any] = field(default_factory=dict)
+    body: Any = None
+    tenant: Any = None  # set by the provider's authenticate()
+    principal: Any = None
+
+
+Reply = tuple  # (status, payload) or (status, payload, headers)
+
+
+def handles(operation_id: str) -> Callable[[Callable], Callable]:
+    """Marks a Provider method as the handler of one spec operation."""
+    def mark(method: Callable) -> Callable:
+        method.operation_id = operation_id  # type: ignore[attr-defined]
+        return method
+    return mark
+
+
+class Provider:
+    name: ClassVar[str]
+    spec_file: ClassVar[str]  # file name under openapi/
+    handlers: ClassVar[dict[str, str]] = {}  # operationId -> method name, filled from @handles
+    spec: Spec  # set when the app mounts the provider
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.handlers = {fn.operation_id: name for name, fn in vars(cls).items() if hasattr(fn, "operation_id")}
+
+    def __init__(self, runtime: Runtime, fixtures: Mapping[str, Any]):
+        self.runtime = runtime
+        self.clock = runtime.clock
+        self.ids = runtime.ids
+
+    def authenticate(self, call: Call) -> None:
+        """Check credentials for `call.operation.security`, setting call.tenant; raise ApiError to refuse."""
+        raise NotImplementedError
+
+    def render_error(self, error: ApiError, request_id: str) -> dict[str, Any]:
+        """The provider's own error body for `error`."""
+        raise NotImplementedError
+
+    def ledger_error(self, error: LedgerError) -> ApiError:
+        """How a broken ledger rule reaches the wire; a 400 named after the rule unless overridden."""
+        return ApiError(400, error.code, error.message)
+
+    def credentials(self, base_url: str) -> dict[str, Any]:
+        """Ready-to-use credentials of the default fixtures, for scripts and people."""
+        raise NotImplementedError
+
+    def dispatch(self, call: Call) -> Reply:
+        return getattr(self, self.handlers[call.operation.id])(call)
+
+
+def available() -> dict[str, type[Provider]]:
+    found = {}
+    for info in pkgutil.iter_modules(__path__):
+        if info.ispkg:
+            module = importlib.import_module(f"{__name__}.{info.name}")
+            provider = getattr(module, "PROVIDER", None)
+            if provider is not None:
+                found[provider.name] = provider
+    return found

@@ -1,0 +1,120 @@
+"""COUNT's backend: partner clients, workspaces (the tenants) and what lives in them besides the ledger."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any, Mapping
+
+from ...auth.oauth import TokenPair, TokenStore
+from ...auth.ratelimit import RateLimiter
+from ...clock import Clock, IdGenerator
+from ...ledger import Account, Book, Flow
+from . import wire
+from .catalog import SUB_TYPES
+
+ACCESS_TTL = timedelta(seconds=3600)
+REFRESH_TTL = timedelta(days=30)
+FIXTURE_TOKEN_TTL = timedelta(days=365)  # the pre-issued pair must outlive a working day of exploring
+RATE_LIMIT_PER_MINUTE = 100
+
+
+@dataclass(frozen=True)
+class Client:
+    id: str
+    secret: str
+    name: str
+    workspace_id: str  # the workspace its (simulated) user consents to
+    redirect_uris: tuple[str, ...] = ()
+
+
+@dataclass
+class Workspace:
+    """A tenant. Its book's lock guards everything here, so a check and the change it allows stay atomic."""
+
+    id: str
+    name: str
+    book: Book
+    vendors: dict[str, dict[str, Any]] = field(default_factory=dict)
+    customers: dict[str, dict[str, Any]] = field(default_factory=dict)
+    tags: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    @property
+    def lock(self):
+        return self.book.lock
+
+
+class CountState:
+    def __init__(self, clock: Clock, ids: IdGenerator, fixtures: Mapping[str, Any], *, rate_limiting: bool):
+        self.clock, self.ids = clock, ids
+        self.clients: dict[str, Client] = {}
+        self.workspaces: dict[str, Workspace] = {}
+        self.tokens = TokenStore(clock, ids, access_ttl=ACCESS_TTL, refresh_ttl=REFRESH_TTL)
+        self.rate_limiter = RateLimiter(RATE_LIMIT_PER_MINUTE, 60, clock) if rate_limiting else None
+        self.fixture_tokens: list[TokenPair] = []
+        for raw in fixtures.get("workspaces", []):
+            self._seed_workspace(raw)
+        for raw in fixtures.get("clients", []):
+            self.clients[raw["id"]] = Client(raw["id"], raw["secret"], raw.get("name", raw["id"]),
+                                             raw["workspace"], tuple(raw.get("redirectUris", ())))
+        now = clock.now()
+        for raw in fixtures.get("tokens", []):
+            pair = TokenPair(raw["accessToken"], raw["refreshToken"], now + FIXTURE_TOKEN_TTL,
+                             now + FIXTURE_TOKEN_TTL, raw["client"], raw["workspace"])
+            self.tokens.add(pair)
+            self.fixture_tokens.append(pair)
+
+    def new_workspace(self, workspace_id: str, name: str, currency: str = "USD") -> Workspace:
+        workspace = Workspace(workspace_id, name, Book(workspace_id, clock=self.clock, ids=self.ids,
+                                                       currency=currency))
+        self.workspaces[workspace_id] = workspace
+        return workspace
+
+    def _seed_workspace(self, raw: Mapping[str, Any]) -> None:
+        workspace = self.new_workspace(raw["id"], raw["name"], raw.get("currency", "USD"))
+        book = workspace.book
+        if raw.get("closedThrough"):
+            book.closed_through = date.fromisoformat(str(raw["closedThrough"]))
+        now = self.clock.now()
+        for row in raw.get("accounts", []):
+            fields = wire.load(wire.AccountIn(), row)
+            book.add_account(make_account(row["id"], fields, book.currency, now, system=row.get("system", False)))
+        for kind in ("vendors", "customers", "tags"):
+            for row in raw.get(kind, []):
+                getattr(workspace, kind)[row["id"]] = {**row, "createdAt": now, "updatedAt": now}
+        for row in raw.get("journalEntries", []):
+            fields = wire.load(wire.EntryIn(), row)
+            book.add_entry(on=fields["on"], memo=fields["memo"], lines=wire.new_lines(fields["lines"]),
+                           reference=fields.get("reference"), source=row.get("source", "manual"),
+                           editable=row.get("source", "manual") == "manual", allow_closed_period=True,
+                           attrs={"withCaution": bool(fields.get("with_caution"))}, entry_id=row["id"])
+        for row in raw.get("transactions", []):
+            fields = wire.load(wire.TransactionIn(), row)
+            kind = fields.get("type") or "Expense"
+            book.add_transaction(
+                account_id=fields["account_id"], amount=fields["amount"], flow=wire.FLOW_OF_TYPE[kind],
+                on=fields["on"], category_account_id=fields.get("category_account_id"),
+                description=fields.get("description"), transaction_id=row["id"],
+                attrs=transaction_attrs(fields, book.currency, flags=row))
+
+
+def make_account(account_id: str, fields: Mapping[str, Any], currency: str, now: datetime, *,
+                 system: bool = False) -> Account:
+    sub_type = SUB_TYPES[fields["sub_type_id"]]
+    return Account(id=account_id, name=fields["name"], kind=sub_type.kind, created_at=now, updated_at=now,
+                   number=fields.get("number"), active=fields.get("status") != "inactive",
+                   currency=fields.get("currency") or currency, system=system,
+                   attrs={"subTypeId": sub_type.id, "description": fields.get("description"),
+                          "color": fields.get("color"), "institutionId": fields.get("institutionId"),
+                          "taxes": tuple(fields.get("taxes") or ())})
+
+
+def transaction_attrs(fields: Mapping[str, Any], currency: str, flags: Mapping[str, Any] = {}) -> dict[str, Any]:
+    return {"currency": fields.get("currency") or currency, "notes": fields.get("notes"),
+            "authorizedDate": fields.get("authorizedDate"), "vendorUuid": fields.get("vendorUuid"),
+            "customerUuid": fields.get("customerUuid"), "projectUuid": fields.get("projectUuid"),
+            "tagUuids": tuple(fields.get("tagUuids") or ()), "taxes": tuple(fields.get("taxes") or ()),
+            **{flag: bool(flags.get(flag)) for flag in ("reviewed", "excluded", "pending", "split", "reconciled")}}
+
+
+__all__ = ["Client", "CountState", "Flow", "Workspace", "make_account", "transaction_attrs"]

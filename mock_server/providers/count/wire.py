@@ -1,0 +1,207 @@
+"""COUNT's wire format: marshmallow schemas that load request bodies into ledger terms, and the functions
+that dump ledger records in COUNT's field names."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any, Mapping
+
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, pre_load
+
+from ...errors import ApiError, validation_error
+from ...ledger import Account, Book, Flow, JournalEntry, Line, NewLine, Side, Transaction, format_amount, parse_amount
+from .catalog import SUB_TYPES
+
+
+class Money(fields.Field):
+    """Number or numeric string in, Decimal out; more than two decimals is refused, never rounded."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Decimal | None:
+        return None if value is None else parse_amount(value, field=self.data_key or attr or "amount")
+
+
+class _In(Schema):
+    class Meta:
+        unknown = EXCLUDE  # D17: unknown body fields are ignored
+
+
+class LineIn(_In):
+    account_id = fields.String(data_key="accountUuid", required=True)
+    debit = Money(data_key="amountDebit", allow_none=True)
+    credit = Money(data_key="amountCredit", allow_none=True)
+    memo = fields.String(data_key="descriptionLine", allow_none=True)
+
+
+class EntryIn(_In):
+    memo = fields.String(data_key="descriptionEntry", required=True)
+    on = fields.Date(data_key="date", required=True)
+    lines = fields.List(fields.Nested(LineIn), required=True)
+    reference = fields.String(data_key="refNumber", allow_none=True)
+    with_caution = fields.Boolean(data_key="withCaution", allow_none=True)
+
+
+TYPE_NAMES = {"expense": "Expense", "income": "Income", "transfer": "Transfer", "journal entry": "Journal Entry",
+              "journal": "Journal Entry", "journal_entry": "Journal Entry"}
+FLOW_OF_TYPE = {"Expense": Flow.EXPENSE, "Income": Flow.INCOME, "Transfer": Flow.TRANSFER,
+                "Journal Entry": Flow.JOURNAL}
+TYPE_OF_FLOW = {flow: name for name, flow in FLOW_OF_TYPE.items()}
+
+
+class TransactionIn(_In):
+    account_id = fields.String(data_key="accUuid", required=True)
+    amount = Money(required=True)
+    on = fields.Date(data_key="postedDate", required=True)
+    type = fields.Function(deserialize=lambda value: TYPE_NAMES[value.lower()], allow_none=True)
+    category_account_id = fields.String(data_key="categoryAccountUuid", allow_none=True)
+    vendorUuid = fields.String(allow_none=True)
+    customerUuid = fields.String(allow_none=True)
+    projectUuid = fields.String(allow_none=True)
+    tagUuids = fields.List(fields.String(), allow_none=True)
+    description = fields.String(allow_none=True)
+    notes = fields.String(allow_none=True)
+    currency = fields.String(allow_none=True)
+    authorizedDate = fields.Date(allow_none=True)
+    taxes = fields.List(fields.Integer(), allow_none=True)
+
+    @pre_load
+    def resolve_aliases(self, data: Mapping[str, Any], **kwargs: Any) -> dict[str, Any]:
+        """D18: legacy spellings are accepted, the `*Uuid` names win; numeric ids are refused outright."""
+        for legacy in ("vendorId", "customerId", "accountId"):
+            if isinstance(data.get(legacy), (int, Decimal)) and not isinstance(data.get(legacy), bool):
+                raise validation_error(f"numeric `{legacy}` is not accepted; use `{legacy[:-2]}Uuid`.")
+        if "tags" in data:
+            raise validation_error("`tags` is not accepted; use `tagUuids`.")
+        data = dict(data)
+        for name, aliases in (("accUuid", ("accountUuid", "accountId")),
+                              ("categoryAccountUuid", ("categoryAccountId",)), ("postedDate", ("date",))):
+            if data.get(name) is None:
+                alias = next((a for a in aliases if data.get(a) is not None), None)
+                if alias is not None:
+                    data[name] = data[alias]
+        return data
+
+
+class TransactionPatch(_In):
+    vendorUuid = fields.String(allow_none=True)
+    customerUuid = fields.String(allow_none=True)
+    projectUuid = fields.String(allow_none=True)
+    tagUuids = fields.List(fields.String(), allow_none=True)
+    description = fields.String(allow_none=True)
+    notes = fields.String(allow_none=True)
+    amount = Money()
+    on = fields.Date(data_key="postedDate")
+    authorizedDate = fields.Date(allow_none=True)
+
+
+class AccountIn(_In):
+    name = fields.String(required=True)
+    sub_type_id = fields.Integer(data_key="subTypeId", required=True, strict=True)
+    number = fields.String(data_key="accountNumber", allow_none=True)
+    currency = fields.String(allow_none=True)
+    description = fields.String(allow_none=True)
+    color = fields.String(allow_none=True)
+    status = fields.String(allow_none=True)
+    parentAccountId = fields.Raw(allow_none=True)
+    institutionId = fields.Raw(allow_none=True)
+    taxes = fields.List(fields.Integer(), allow_none=True)
+
+
+def load(schema: Schema, data: Any, *, partial: bool = False) -> dict[str, Any]:
+    """Run a loader; a field marshmallow refuses becomes COUNT's 400, naming the field."""
+    try:
+        return schema.load(data, partial=partial)
+    except ValidationError as exc:
+        field, problems = next(iter(_flatten(exc.messages)))
+        raise validation_error(f"`{field}` {problems[0].rstrip('.').lower()}.") from None
+
+
+def _flatten(messages: Any, prefix: str = ""):
+    if isinstance(messages, dict):
+        for key, value in messages.items():
+            yield from _flatten(value, f"{prefix}.{key}" if prefix else str(key))
+    else:
+        yield prefix, messages if isinstance(messages, list) else [str(messages)]
+
+
+def new_lines(rows: list[Mapping[str, Any]]) -> list[NewLine]:
+    lines = []
+    for number, row in enumerate(rows, 1):
+        debit, credit = row.get("debit"), row.get("credit")
+        if (debit is None) == (credit is None):
+            raise validation_error(f"Line {number} must have exactly one of `amountDebit` or `amountCredit`.")
+        side, amount = (Side.DEBIT, debit) if debit is not None else (Side.CREDIT, credit)
+        lines.append(NewLine(row["account_id"], side, amount, row.get("memo")))
+    return lines
+
+
+# -- out ----------------------------------------------------------------------------------------------------
+
+def timestamp(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def day(value: date | None) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+def line_out(line: Line, entry: JournalEntry, book: Book) -> dict[str, Any]:
+    account = book.accounts.get(line.account_id)
+    amount = format_amount(line.amount)
+    return {"id": line.id, "journalEntryId": entry.id, "accountUuid": line.account_id,
+            "accountName": account.name if account else None,
+            "amountDebit": amount if line.side is Side.DEBIT else None,
+            "amountCredit": amount if line.side is Side.CREDIT else None, "descriptionLine": line.memo}
+
+
+def entry_out(entry: JournalEntry, book: Book) -> dict[str, Any]:
+    return {"id": entry.id, "descriptionEntry": entry.memo, "date": entry.date.isoformat(),
+            "refNumber": entry.reference, "withCaution": bool(entry.attrs.get("withCaution")),
+            "status": entry.status, "source": entry.source, "editable": entry.editable,
+            "totalDebit": format_amount(entry.total_debit), "totalCredit": format_amount(entry.total_credit),
+            "lines": [line_out(line, entry, book) for line in entry.lines],
+            "createdAt": timestamp(entry.created_at), "updatedAt": timestamp(entry.updated_at)}
+
+
+def transaction_out(t: Transaction) -> dict[str, Any]:
+    a = t.attrs
+    return {"id": t.id, "accountId": t.account_id, "categoryAccountId": t.category_account_id,
+            "amount": format_amount(t.amount), "type": TYPE_OF_FLOW[t.flow], "postedDate": t.date.isoformat(),
+            "authorizedDate": day(a.get("authorizedDate")), "description": t.description or "",
+            "notes": a.get("notes"), "currency": a["currency"], "vendorUuid": a.get("vendorUuid"),
+            "customerUuid": a.get("customerUuid"), "projectUuid": a.get("projectUuid"),
+            "tagUuids": list(a.get("tagUuids") or ()), "taxes": list(a.get("taxes") or ()),
+            **{flag: bool(a.get(flag)) for flag in ("reviewed", "excluded", "pending", "split", "reconciled")},
+            "createdAt": timestamp(t.created_at), "updatedAt": timestamp(t.updated_at)}
+
+
+def account_out(account: Account, book: Book, *, delete_meta: bool = False,
+                balances: bool = False) -> dict[str, Any]:
+    a = account.attrs
+    sub_type = SUB_TYPES[a["subTypeId"]]
+    out = {"id": account.id, "name": account.name, "subTypeId": sub_type.id, "accountNumber": account.number,
+           "currency": account.currency, "description": a.get("description"), "color": a.get("color"),
+           "status": "active" if account.active else "inactive", "parentAccountId": None,
+           "institutionId": a.get("institutionId"), "taxes": list(a.get("taxes") or ()), "type": sub_type.type,
+           "subType": {"id": sub_type.id, "name": sub_type.name, "anchorTier": sub_type.anchor_tier},
+           "editable": not account.system,
+           "createdAt": timestamp(account.created_at), "updatedAt": timestamp(account.updated_at)}
+    if delete_meta:
+        reason = delete_blocked_reason(account, book)
+        out["canDelete"], out["deleteBlockedReason"] = reason is None, reason
+    if balances:
+        out["balance"] = format_amount(book.balance(account.id))
+    return out
+
+
+def delete_blocked_reason(account: Account, book: Book) -> str | None:
+    if account.system:
+        return "NOT_EDITABLE"
+    if book.account_in_use(account.id):
+        return "HAS_JOURNAL_ENTRIES"  # transactions post through internal journal entries (D29)
+    return None
+
+
+def sub_type_out(sub_type_id: int) -> dict[str, Any]:
+    s = SUB_TYPES[sub_type_id]
+    return {"id": s.id, "type": s.type, "name": s.name, "description": s.description, "anchorTier": s.anchor_tier}

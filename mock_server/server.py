@@ -1,0 +1,45 @@
+"""Production serving: one granian worker process holds the state (it is in memory and must stay coherent);
+requests run on its thread pool. The config travels to the worker as JSON in the environment."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+from datetime import datetime
+from pathlib import Path
+
+from flask import Flask
+
+from .app import create_app
+from .config import Config
+
+ENV_VAR = "LEDGER_MOCK_CONFIG"
+
+
+def config_to_env(config: Config) -> str:
+    return json.dumps(dataclasses.asdict(config), default=str)
+
+
+def config_from_env() -> Config:
+    raw = json.loads(os.environ.get(ENV_VAR, "{}"))
+    if raw.get("providers") is not None:
+        raw["providers"] = tuple(raw["providers"])
+    if raw.get("fixtures"):
+        raw["fixtures"] = Path(raw["fixtures"])
+    if raw.get("frozen_time"):
+        raw["frozen_time"] = datetime.fromisoformat(raw["frozen_time"])
+    return Config(**raw)
+
+
+def app_from_env() -> Flask:
+    return create_app(config_from_env())
+
+
+def serve(config: Config, host: str, port: int, threads: int, log_level: str) -> None:
+    from granian import Granian
+    from granian.constants import Interfaces
+
+    os.environ[ENV_VAR] = config_to_env(config)
+    Granian("mock_server.server:app_from_env", factory=True, address=host, port=port, interface=Interfaces.WSGI,
+            workers=1, blocking_threads=threads, log_level=log_level, log_access=False).serve()

@@ -1,0 +1,231 @@
+"""Turns a provider's OpenAPI document into operations with request validators compiled once, at startup.
+
+The spec is the single source of routes: the app registers exactly the operations found here, and the
+request a handler sees has already been checked against them. Response validators are compiled only when
+asked for (strict mode, the test suite), so a production-style start stays fast.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+import jsonschema_rs
+import yaml
+
+from .errors import ApiError, validation_error
+
+HTTP_METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
+_Validator = Any  # jsonschema_rs validator
+
+
+@lru_cache(maxsize=None)
+def load_document(path: Path) -> dict:
+    with open(path, "rb") as handle:
+        return yaml.load(handle, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+
+
+@dataclass(frozen=True, slots=True)
+class Parameter:
+    name: str
+    location: str  # query, path, header
+    required: bool
+    schema: Mapping[str, Any]
+    explode: bool
+
+    def read(self, values: list[str]) -> Any:
+        """Coerce raw strings to what the schema describes, so the validator can judge them."""
+        schema = self.schema
+        if _type_of(schema) == "array":
+            items = [part for value in values for part in (value.split(",") if not self.explode else [value])]
+            return [_coerce(item, schema.get("items", {})) for item in items]
+        return _coerce(values[0], schema)
+
+
+@dataclass(slots=True)
+class Operation:
+    id: str
+    method: str  # upper case
+    path: str  # as written in the spec
+    security: list[dict[str, list[str]]]
+    parameters: list[Parameter]
+    body_required: bool = False
+    body_media_types: tuple[str, ...] = ()
+    _params_validator: _Validator | None = None
+    _body_validator: _Validator | None = None
+    response_validators: dict[str, _Validator] = field(default_factory=dict)
+
+    @property
+    def has_body(self) -> bool:
+        return bool(self.body_media_types)
+
+    @property
+    def security_schemes(self) -> frozenset[str]:
+        return frozenset(name for requirement in self.security for name in requirement)
+
+    @property
+    def flask_rule(self) -> str:
+        return re.sub(r"\{([^}]+)\}", r"<\1>", self.path)
+
+    def read_parameters(self, path_args: Mapping[str, str], query: Mapping[str, list[str]],
+                        headers: Mapping[str, str]) -> dict[str, dict[str, Any]]:
+        """Coerced and validated parameters by location; unknown query parameters are ignored, as real APIs do."""
+        found: dict[str, dict[str, Any]] = {"path": {}, "query": {}, "header": {}}
+        for param in self.parameters:
+            if param.location == "path":
+                raw = [path_args[param.name]] if param.name in path_args else []
+            elif param.location == "query":
+                raw = [value for value in query.get(param.name, []) if value != "" or param.required]
+            else:
+                raw = [headers[param.name]] if param.name in headers else []
+            if raw:
+                found[param.location][param.name] = param.read(raw)
+        if self._params_validator is not None:
+            error = next(self._params_validator.iter_errors(found), None)
+            if error is not None:
+                raise validation_error(_describe(error, "parameter"))
+        return found
+
+    def check_body(self, body: Any) -> None:
+        if self._body_validator is not None:
+            error = next(self._body_validator.iter_errors(body), None)
+            if error is not None:
+                raise validation_error(_describe(error, "body"))
+
+    def response_problem(self, status: int, body: Any) -> str | None:
+        """Why a response breaks the spec, or None. Only with response validators compiled."""
+        validator = self.response_validators.get(str(status)) or self.response_validators.get(f"{str(status)[0]}XX")
+        if validator is None:
+            validator = self.response_validators.get("default")
+        if validator is None:
+            return f"status {status} is not documented for {self.id}"
+        error = next(validator.iter_errors(body), None)
+        return None if error is None else _describe(error, "response")
+
+
+class Spec:
+    """A provider's OpenAPI document with its operations compiled."""
+
+    def __init__(self, path: Path, *, validate_responses: bool = False):
+        self.path = path
+        self.document = load_document(path)
+        self._components = self.document.get("components", {})
+        self.operations: dict[str, Operation] = {}
+        for spec_path, item in self.document.get("paths", {}).items():
+            shared = item.get("parameters", [])
+            for method in HTTP_METHODS:
+                if method in item:
+                    operation = self._compile(spec_path, method, item[method], shared, validate_responses)
+                    if operation.id in self.operations:
+                        raise ValueError(f"{path}: operationId {operation.id} is used twice")
+                    self.operations[operation.id] = operation
+
+    def _compile(self, path: str, method: str, raw: dict, shared: list, validate_responses: bool) -> Operation:
+        if "operationId" not in raw:
+            raise ValueError(f"{self.path}: {method.upper()} {path} has no operationId")
+        merged = {(p["name"], p["in"]): p for p in map(self.resolve, shared)}
+        merged.update({(p["name"], p["in"]): p for p in map(self.resolve, raw.get("parameters", []))})
+        parameters = [
+            Parameter(p["name"], p["in"], bool(p.get("required") or p["in"] == "path"), p.get("schema", {}),
+                      p.get("explode", p.get("style", "form") == "form"))
+            for p in merged.values() if p["in"] in ("path", "query", "header")
+        ]
+        operation = Operation(
+            id=raw["operationId"], method=method.upper(), path=path,
+            security=raw.get("security", self.document.get("security", [])), parameters=parameters)
+        if parameters:
+            operation._params_validator = self._validator({
+                "type": "object",
+                "properties": {location: {
+                    "type": "object",
+                    "properties": {p.name: p.schema for p in parameters if p.location == location},
+                    "required": [p.name for p in parameters if p.location == location and p.required],
+                } for location in ("path", "query", "header")},
+            })
+        if "requestBody" in raw:
+            body = self.resolve(raw["requestBody"])
+            content = body.get("content", {})
+            operation.body_required = bool(body.get("required"))
+            operation.body_media_types = tuple(content)
+            schema = content.get("application/json", {}).get("schema")
+            if schema is not None:
+                operation._body_validator = self._validator(schema)
+        if validate_responses:
+            for status, response in raw.get("responses", {}).items():
+                schema = self.resolve(response).get("content", {}).get("application/json", {}).get("schema")
+                operation.response_validators[str(status)] = self._validator(schema or {})
+        return operation
+
+    def resolve(self, node: dict) -> dict:
+        """Follow a local `$ref` (parameters, request bodies, responses) to the object it names."""
+        while isinstance(node, dict) and "$ref" in node:
+            target: Any = self.document
+            for part in node["$ref"].removeprefix("#/").split("/"):
+                target = target[part.replace("~1", "/").replace("~0", "~")]
+            node = target
+        return node
+
+    def _validator(self, schema: Mapping[str, Any]) -> _Validator:
+        # Components ride along in the root so `#/components/...` references resolve without a registry.
+        return jsonschema_rs.Draft202012Validator({**schema, "components": self._components},
+                                                  validate_formats=True)
+
+
+def check_handlers(spec: Spec, handlers: Mapping[str, Callable], provider: str) -> None:
+    """Startup guard: every operation has a handler and every handler an operation."""
+    missing = sorted(set(spec.operations) - set(handlers))
+    orphans = sorted(set(handlers) - set(spec.operations))
+    if missing or orphans:
+        raise RuntimeError(f"provider {provider!r}: operations without handlers {missing}, "
+                           f"handlers without operations {orphans}")
+
+
+def _type_of(schema: Mapping[str, Any]) -> str | None:
+    kind = schema.get("type")
+    if isinstance(kind, list):
+        kind = next((k for k in kind if k != "null"), None)
+    return kind
+
+
+def _coerce(raw: str, schema: Mapping[str, Any]) -> Any:
+    """Best-effort conversion; a value that does not convert stays a string and fails validation by name."""
+    kind = _type_of(schema)
+    if kind == "integer" and re.fullmatch(r"-?\d{1,18}", raw):
+        return int(raw)
+    if kind == "number":
+        try:
+            return Decimal(raw)
+        except InvalidOperation:
+            return raw
+    if kind == "boolean" and raw in ("true", "false"):
+        return raw == "true"
+    return raw
+
+
+def _describe(error: Any, where: str) -> str:
+    location = [str(part) for part in error.instance_path]
+    if where == "parameter" and len(location) >= 2:
+        return f"Invalid {location[0]} parameter `{location[1]}`: {error.message}."
+    if where == "parameter" and location:
+        return f"Invalid {location[0]} parameters: {error.message}."
+    pointer = "/".join(location)
+    if where == "body":
+        return f"Invalid request body{f' at `{pointer}`' if pointer else ''}: {error.message}."
+    return f"{where} at `/{pointer}`: {error.message}"
+
+
+def read_json(raw: bytes) -> Any:
+    """Parse a JSON body with every number as Decimal: money never passes through float."""
+    import json
+
+    def refuse_constant(name: str) -> Any:
+        raise ValueError(f"{name} is not valid JSON")
+
+    try:
+        return json.loads(raw, parse_float=Decimal, parse_constant=refuse_constant)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ApiError(400, "validation_error", f"Malformed JSON body: {exc}.") from None

@@ -1,0 +1,33 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from mock_server.app import create_app
+from mock_server.config import Config
+
+FROZEN = datetime(2025, 2, 15, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def make_app():
+    """Apps validate every response against their spec (strict), start at a frozen time, and have rate
+    limits off unless a test turns them on."""
+    def make(**overrides):
+        settings = {"frozen_time": FROZEN, "validate_responses": True, "rate_limiting": False, **overrides}
+        return create_app(Config(**settings))
+    return make
+
+
+@pytest.fixture
+def app(make_app):
+    return make_app()
+
+
+def runtime(app):
+    return app.extensions["ledger_mock"]["runtime"]
+
+
+def provider(app, name):
+    return app.extensions["ledger_mock"]["providers"][name]

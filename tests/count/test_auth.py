@@ -1,0 +1,149 @@
+"""COUNT authentication: HMAC on every partner call, Bearer on data calls, the OAuth code flow, rate limits."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+
+from tests.conftest import runtime
+from tests.count.conftest import ACME, CountClient, assert_error, entry_body
+
+REDIRECT = "http://localhost:3000/oauth/callback"
+
+
+def test_signed_request_with_token_succeeds(count):
+    response = count.get("/chart-of-accounts")
+    assert response.status_code == 200
+    assert len(response.get_json()["data"]["accounts"]) == 23
+
+
+@pytest.mark.parametrize("drop", ["x-client-id", "x-timestamp", "x-signature"])
+def test_each_hmac_header_is_required(count, drop):
+    response = count.get("/tags", headers={drop: ""})
+    assert_error(response, 401, "missing_credentials", "Missing credentials.")
+
+
+def test_bearer_is_required_on_data_endpoints(count):
+    assert_error(count.get("/tags", token=""), 401, "missing_credentials")
+    assert_error(count.get("/tags", headers={"Authorization": "Basic abc"}), 401, "missing_credentials")
+
+
+def test_tampered_body_is_refused(count):
+    body = entry_body()
+    signed = CountClient.__dict__  # noqa: F841 - keep the client's own signing path
+    tampered = entry_body(("a0000000-0000-4000-8000-000000006000", "9.00", None),
+                          ("a0000000-0000-4000-8000-000000002200", None, "9.00"))
+    import json
+    response = count.post("/journal-entries", tampered, sign_body=json.dumps(body, separators=(",", ":")).encode())
+    error = assert_error(response, 401, "Invalid HMAC signature", "Invalid HMAC signature.")
+    assert "POST:/journal-entries:" in response.headers["X-Ledger-Mock-Hint"]
+    assert "error_description" not in error
+    assert count.get("/journal-entries").get_json()["data"]["totalRecords"] == 4  # nothing stored
+
+
+def test_signature_over_another_path_is_refused(count):
+    response = count.get("/tags", sign_path="/count/partners/vendors")
+    assert_error(response, 401, "Invalid HMAC signature")
+
+
+def test_query_string_is_not_signed(count):
+    assert count.get("/tags", params={"search": "re"}).status_code == 200
+
+
+def test_wrong_secret_and_unknown_client_are_refused(app, count):
+    assert_error(count.get("/tags", secret="not-the-secret"), 401, "Invalid HMAC signature")
+    stranger = CountClient(app, client_id="lm_unknown_client")
+    assert_error(stranger.get("/tags"), 401, "Invalid HMAC signature")
+
+
+def test_timestamp_skew_window_in_seconds_and_milliseconds(app, count):
+    now = int(runtime(app).clock.timestamp())
+    assert count.get("/tags", timestamp=str(now - 299)).status_code == 200
+    assert count.get("/tags", timestamp=str((now + 299) * 1000)).status_code == 200  # the CLI's milliseconds
+    stale = count.get("/tags", timestamp=str(now - 301))
+    assert_error(stale, 401, "Invalid HMAC signature")
+    assert "300s" in stale.headers["X-Ledger-Mock-Hint"]
+    assert_error(count.get("/tags", timestamp="12ab"), 401, "Invalid HMAC signature")
+
+
+def test_unknown_token_and_token_of_another_client(app, count):
+    assert_error(count.get("/tags", token="eyJ.not.issued"), 401, "invalid_token", "The access token is invalid")
+    other = CountClient(app, client_id="lm_count_client_other",
+                        secret="lm_count_secret_other_0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e", token=count.token)
+    body = assert_error(other.get("/tags"), 401, "invalid_token")
+    assert body["error_description"] == "The access token is invalid"
+
+
+def oauth_tokens(count):
+    initiate = count.http.get("/count/auth2/authorize-intiate",
+                              query_string={"clientId": count.client_id, "redirectUri": REDIRECT, "state": "xyz"})
+    assert initiate.status_code == 200, initiate.get_json()
+    callback = urlsplit(initiate.get_json()["data"]["redirectUri"])
+    query = parse_qs(callback.query)
+    assert callback._replace(query="").geturl() == REDIRECT and query["state"] == ["xyz"]
+    granted = count.post("/grant-access-token", {"grantType": "authorization_code", "code": query["code"][0]},
+                         token="")
+    assert granted.status_code == 200, granted.get_json()
+    return query["code"][0], granted.get_json()["data"]["result"]
+
+
+def test_authorization_code_flow_issues_a_working_workspace_token(app, count):
+    code, result = oauth_tokens(count)
+    assert result["workspaceId"] == ACME and result["workspaceName"] == "Acme Coffee Roasters"
+    assert result["accessTokenExpiresAt"] == "2025-02-15T13:00:00.000Z"  # 3600 s on the frozen clock
+    assert result["refreshTokenExpiresAt"] == "2025-03-17T12:00:00.000Z"
+    assert count.get("/tags", token=result["accessToken"]).status_code == 200
+    again = count.post("/grant-access-token", {"code": code}, token="")
+    assert_error(again, 400, "invalid_grant")  # codes are single use
+
+
+def test_token_expires_on_the_mock_clock(app, count):
+    _, result = oauth_tokens(count)
+    runtime(app).clock.advance(timedelta(seconds=3601))
+    body = assert_error(count.get("/tags", token=result["accessToken"]), 401, "token_expired",
+                        "The access token expired")
+    assert body["error_description"] == "The access token expired"
+
+
+def test_refresh_rotates_both_tokens(app, count):
+    _, first = oauth_tokens(count)
+    refreshed = count.post("/refresh-user-access-token", {"grantType": "refresh_token",
+                                                          "refreshToken": first["refreshToken"]}, token="")
+    assert refreshed.status_code == 200
+    second = refreshed.get_json()["data"]["result"]
+    assert second["accessToken"] != first["accessToken"] and second["refreshToken"] != first["refreshToken"]
+    assert count.get("/tags", token=second["accessToken"]).status_code == 200
+    assert_error(count.get("/tags", token=first["accessToken"]), 401, "invalid_token")
+    reused = count.post("/refresh-user-access-token", {"refresh_token": first["refreshToken"]}, token="")
+    assert_error(reused, 400, "invalid_grant")
+
+
+def test_token_endpoints_need_hmac_and_check_sent_client_fields(count):
+    assert_error(count.post("/grant-access-token", {"code": "x"}, sign=False, token=""), 401, "missing_credentials")
+    mismatch = count.post("/grant-access-token", {"code": "x", "client_id": "someone-else"}, token="")
+    assert_error(mismatch, 400, "invalid_grant")
+    assert_error(count.post("/grant-access-token", {"code": "never-issued"}, token=""), 400, "invalid_grant")
+
+
+def test_initiate_refuses_unregistered_redirects_and_unknown_clients(count):
+    bad = count.http.get("/count/auth2/authorize-intiate",
+                         query_string={"clientId": count.client_id, "redirectUri": "https://evil.example/cb",
+                                       "state": "s"})
+    assert_error(bad, 400, "invalid_request", "Invalid redirectUri.")
+    missing = count.http.get("/count/auth2/authorize-initiate", query_string={"clientId": count.client_id})
+    assert_error(missing, 400, "validation_error", "redirectUri")
+
+
+def test_rate_limit_answers_429_with_retry_after(make_app):
+    app = make_app(rate_limiting=True)
+    count = CountClient(app)
+    for _ in range(100):
+        assert count.get("/tags").status_code == 200
+    limited = count.get("/tags")
+    body = assert_error(limited, 429, "rate_limited", "Rate limit exceeded.")
+    assert body["type"] == "RATE_LIMITED"
+    assert 1 <= int(limited.headers["Retry-After"]) <= 60
+    runtime(app).clock.advance(timedelta(seconds=61))
+    assert count.get("/tags").status_code == 200  # the window slid past

@@ -1,0 +1,163 @@
+"""The provider-neutral ledger rules, without HTTP."""
+
+from __future__ import annotations
+
+import re
+import threading
+from datetime import date
+from decimal import Decimal
+
+import pytest
+
+from mock_server.clock import Clock, IdGenerator
+from mock_server.ledger import (Account, AccountKind, Book, DeleteBlocked, Flow, InvalidAmount, InvalidEntry, NewLine,
+                                NotFound, PeriodClosed, Side, Unbalanced, UnknownReference, format_amount,
+                                parse_amount)
+from tests.conftest import FROZEN
+
+D, C = Side.DEBIT, Side.CREDIT
+
+
+@pytest.fixture
+def book():
+    book = Book("t1", clock=Clock(FROZEN), ids=IdGenerator(7))
+    for account_id, kind in (("cash", AccountKind.ASSET), ("rent", AccountKind.EXPENSE),
+                             ("accrued", AccountKind.LIABILITY), ("sales", AccountKind.INCOME)):
+        book.add_account(Account(account_id, account_id.title(), kind, FROZEN, FROZEN))
+    return book
+
+
+def lines(*spec):
+    return [NewLine(account, side, Decimal(amount)) for account, side, amount in spec]
+
+
+@pytest.mark.parametrize("raw, expected", [("1000", "1000.00"), ("0.01", "0.01"), ("12.5", "12.50"),
+                                           (Decimal("1.100"), "1.10"), (7, "7.00"), ("9999999999999.99", "9999999999999.99")])
+def test_amounts_keep_their_exact_value(raw, expected):
+    assert format_amount(parse_amount(raw)) == expected
+
+
+@pytest.mark.parametrize("raw, problem", [("1.005", "at most 2 decimal"), (Decimal("0.001"), "at most 2 decimal"),
+                                          ("0", "greater than 0"), ("-5", "greater than 0"), ("abc", "decimal amount"),
+                                          (1.5, "decimal amount"), ("1e13", "less than 10^13"), (True, "decimal amount"),
+                                          ("NaN", "decimal amount")])
+def test_amounts_are_refused_never_rounded(raw, problem):
+    with pytest.raises(InvalidAmount, match=re.escape(problem)):
+        parse_amount(raw)
+
+
+def test_balanced_entry_posts_and_moves_balances(book):
+    entry = book.add_entry(on=date(2025, 1, 31), memo="Accrue rent",
+                           lines=lines(("rent", D, "1000.00"), ("accrued", C, "600.00"), ("accrued", C, "400.00")))
+    assert entry.total_debit == entry.total_credit == Decimal("1000.00")
+    assert book.balance("rent") == Decimal("1000.00")
+    assert book.balance("accrued") == Decimal("-1000.00")
+    assert book.trial_balance() == 0
+
+
+@pytest.mark.parametrize("spec, error, message", [
+    ([("rent", D, "10")], InvalidEntry, "at least 2 lines"),
+    ([("rent", D, "10"), ("cash", D, "10")], InvalidEntry, "one debit line and one credit"),
+    ([("rent", D, "10.00"), ("cash", C, "9.99")], Unbalanced, "debits 10.00, credits 9.99"),
+    ([("rent", D, "10.001"), ("cash", C, "10.001")], InvalidAmount, "2 decimal"),
+    ([("rent", D, "0"), ("cash", C, "0")], InvalidAmount, "greater than 0"),
+    ([("nope", D, "10"), ("cash", C, "10")], UnknownReference, "nope"),
+])
+def test_rule_violations_store_nothing(book, spec, error, message):
+    with pytest.raises(error, match=message):
+        book.add_entry(on=date(2025, 1, 31), memo="x", lines=lines(*spec))
+    assert book.entries == {} and book.trial_balance() == 0 and book.balance("rent") == 0
+
+
+def test_accounts_of_another_book_cannot_be_used(book):
+    other = Book("t2", clock=Clock(FROZEN), ids=IdGenerator(1))
+    other.add_account(Account("elsewhere", "Elsewhere", AccountKind.ASSET, FROZEN, FROZEN))
+    with pytest.raises(UnknownReference):
+        book.add_entry(on=date(2025, 1, 1), memo="x", lines=lines(("elsewhere", D, "1"), ("cash", C, "1")))
+
+
+def test_inactive_accounts_take_no_new_postings(book):
+    book.update_account("cash", active=False)
+    with pytest.raises(UnknownReference):
+        book.add_entry(on=date(2025, 1, 1), memo="x", lines=lines(("rent", D, "1"), ("cash", C, "1")))
+
+
+def test_update_replaces_lines_and_rebalances(book):
+    entry = book.add_entry(on=date(2025, 1, 31), memo="x", lines=lines(("rent", D, "10"), ("cash", C, "10")))
+    book.update_entry(entry.id, lines=lines(("rent", D, "25"), ("accrued", C, "25")))
+    assert book.balance("cash") == 0 and book.balance("accrued") == Decimal("-25.00")
+    with pytest.raises(Unbalanced):
+        book.update_entry(entry.id, lines=lines(("rent", D, "25"), ("accrued", C, "20")))
+    assert book.entry(entry.id).total_debit == Decimal("25.00")  # the refused update left it untouched
+    book.delete_entry(entry.id)
+    assert book.trial_balance() == 0 and book.balance("rent") == 0
+    with pytest.raises(NotFound):
+        book.entry(entry.id)
+
+
+def test_unposted_entries_do_not_move_balances(book):
+    book.add_entry(on=date(2025, 1, 31), memo="draft", lines=lines(("rent", D, "10"), ("cash", C, "10")),
+                   status="draft", posted=False)
+    assert book.balance("rent") == 0
+
+
+def test_closed_period_needs_override(book):
+    book.closed_through = date(2024, 12, 31)
+    with pytest.raises(PeriodClosed, match="2024-12-31"):
+        book.add_entry(on=date(2024, 12, 31), memo="x", lines=lines(("rent", D, "1"), ("cash", C, "1")))
+    entry = book.add_entry(on=date(2024, 12, 31), memo="x", lines=lines(("rent", D, "1"), ("cash", C, "1")),
+                           allow_closed_period=True)
+    with pytest.raises(PeriodClosed):
+        book.update_entry(entry.id, on=date(2025, 1, 2))
+    book.add_entry(on=date(2025, 1, 1), memo="open", lines=lines(("rent", D, "1"), ("cash", C, "1")))
+
+
+def test_used_accounts_cannot_be_removed(book):
+    entry = book.add_entry(on=date(2025, 1, 31), memo="x", lines=lines(("rent", D, "10"), ("cash", C, "10")))
+    with pytest.raises(DeleteBlocked):
+        book.remove_account("rent")
+    book.delete_entry(entry.id)
+    book.remove_account("rent")
+    assert "rent" not in book.accounts
+
+
+def test_transactions_post_once_categorised(book):
+    t = book.add_transaction(account_id="cash", amount=Decimal("50"), flow=Flow.EXPENSE, on=date(2025, 1, 2))
+    assert book.balance("cash") == 0
+    book.update_transaction(t.id, category_account_id="rent")
+    assert book.balance("cash") == Decimal("-50.00") and book.balance("rent") == Decimal("50.00")
+    income = book.add_transaction(account_id="cash", amount=Decimal("80"), flow=Flow.INCOME, on=date(2025, 1, 3),
+                                  category_account_id="sales")
+    assert book.balance("cash") == Decimal("30.00") and book.trial_balance() == 0
+    book.delete_transaction(income.id)
+    assert book.balance("sales") == 0
+
+
+def test_pages_come_newest_first_with_filters(book):
+    for day in (3, 1, 2, 2):
+        book.add_entry(on=date(2025, 1, day), memo=f"day {day}", lines=lines(("rent", D, "1"), ("cash", C, "1")))
+    page, total = book.entries_page(limit=3)
+    assert total == 4 and [e.date.day for e in page] == [3, 2, 2]
+    assert page[1].seq > page[2].seq  # same date: the later creation first
+    page, total = book.entries_page(offset=3, limit=3)
+    assert total == 4 and [e.date.day for e in page] == [1]
+    page, total = book.entries_page(start=date(2025, 1, 2), end=date(2025, 1, 2))
+    assert total == 2 and {e.date.day for e in page} == {2}
+    page, total = book.entries_page(match=lambda e: e.memo == "day 1")
+    assert total == 1 and page[0].memo == "day 1"
+    assert book.entries_page(offset=10)[0] == []
+
+
+def test_concurrent_writers_lose_nothing(book):
+    def write(worker):
+        for i in range(200):
+            book.add_entry(on=date(2025, 1, 1 + i % 28), memo=f"{worker}-{i}",
+                           lines=lines(("rent", D, "1.01"), ("cash", C, "1.01")))
+    threads = [threading.Thread(target=write, args=(n,)) for n in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(book.entries) == 1600 and len({e.memo for e in book.entries.values()}) == 1600
+    assert book.entries_page(limit=1)[1] == 1600
+    assert book.balance("rent") == Decimal("1616.00") and book.trial_balance() == 0
