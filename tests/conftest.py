@@ -31,3 +31,23 @@ def runtime(app):
 
 def provider(app, name):
     return app.extensions["ledger_mock"]["providers"][name]
+
+
+@pytest.fixture
+def live_server():
+    """Serve an app over real HTTP on a free loopback port (for SDKs and clients that need a socket)."""
+    import threading
+
+    from werkzeug.serving import make_server
+
+    servers = []
+
+    def start(app):
+        server = make_server("127.0.0.1", 0, app, threaded=True)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        servers.append(server)
+        return f"http://127.0.0.1:{server.server_port}"
+
+    yield start
+    for server in servers:
+        server.shutdown()
