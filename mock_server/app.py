@@ -11,10 +11,11 @@ from __future__ import annotations
 import logging
 from decimal import Decimal
 from typing import Any, Mapping
+from urllib.parse import parse_qsl
 
 import orjson
 from flask import Flask, Response, request
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from . import data_dir
 from .clock import Clock, IdGenerator
@@ -22,7 +23,8 @@ from .config import Config
 from .errors import ApiError
 from .fixtures import load_fixtures
 from .ledger import LedgerError
-from .providers import Call, Provider, Runtime, available
+from . import providers
+from .providers import Call, Provider, Runtime
 from .spec import Operation, Spec, check_handlers, read_json
 
 log = logging.getLogger("ledger_mock")
@@ -38,24 +40,32 @@ def create_app(config: Config | None = None) -> Flask:
     runtime = Runtime(config, Clock(config.frozen_time), IdGenerator(config.seed),
                       IdGenerator(None if config.seed is None else config.seed + 1))
     fixtures = load_fixtures(config.fixtures)
-    found = available()
-    names = config.providers or tuple(sorted(found))
-    unknown = set(names) - set(found) | ({config.root_provider} - set(names) if config.root_provider else set())
+    found = providers.names()
+    selected = config.providers or tuple(found)
+    unknown = set(selected) - set(found) | ({config.root_provider} - set(selected) if config.root_provider else set())
     if unknown:
-        raise ValueError(f"unknown provider(s): {', '.join(sorted(unknown))}; available: {', '.join(sorted(found))}")
+        raise ValueError(f"unknown provider(s): {', '.join(sorted(unknown))}; available: {', '.join(found)}")
 
     mounts: dict[str, Provider] = {}
-    for name in names:
-        provider = found[name](runtime, fixtures.get(name) or {})
+    for name in selected:
+        provider = providers.load(name)(runtime, fixtures.get(name) or {})
         spec = Spec(data_dir("openapi") / provider.spec_file, validate_responses=config.validate_responses)
         check_handlers(spec, provider.handlers, name)
         provider.spec = spec
         prefix = "" if name == config.root_provider else f"/{name}"
         mounts[prefix] = provider
+        allowed: dict[str, set[str]] = {}
         for operation in spec.operations.values():
             app.add_url_rule(prefix + operation.flask_rule, endpoint=f"{name}.{operation.id}",
                              view_func=_view(provider, operation), methods=[operation.method],
                              provide_automatic_options=False)
+            allowed.setdefault(prefix + operation.flask_rule, set()).add(operation.method)
+        for rule, methods in allowed.items():
+            # Each spec path answers every other method itself, so `Allow` lists exactly that path's methods,
+            # even where a static path (/bulk) shadows a templated one (/{id}).
+            others = _METHODS - methods - ({"HEAD"} if "GET" in methods else set())
+            app.add_url_rule(rule, endpoint=f"{name}.405.{rule}", view_func=_method_not_allowed(methods),
+                             methods=sorted(others), provide_automatic_options=False)
 
     app.extensions["ledger_mock"] = {"runtime": runtime, "providers": {p.name: p for p in mounts.values()},
                                      "mounts": mounts}
@@ -75,6 +85,17 @@ def create_app(config: Config | None = None) -> Flask:
         return _error_response(_provider_for(mounts, request.path), error, runtime.request_ids.uuid(), None)
 
     return app
+
+
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"})
+
+
+def _method_not_allowed(methods: set[str]):
+    allow = ", ".join(sorted(methods | ({"HEAD"} if "GET" in methods else set())))
+
+    def view(**_: str) -> Response:
+        raise MethodNotAllowed(valid_methods=allow.split(", "))
+    return view
 
 
 def _view(provider: Provider, operation: Operation):
@@ -111,7 +132,10 @@ def _read_body(operation: Operation, raw: bytes) -> Any:
         raise ApiError(415, "unsupported_media_type",
                        f"Content-Type must be {' or '.join(operation.body_media_types)}, not "
                        f"{media_type or 'missing'}.")
-    body = read_json(raw)
+    if media_type == "application/x-www-form-urlencoded":  # OAuth token endpoints (RFC 6749 section 4)
+        body: Any = dict(parse_qsl(raw.decode("utf-8", "replace"), keep_blank_values=True))
+    else:
+        body = read_json(raw)
     operation.check_body(body)
     return body
 

@@ -5,9 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from . import data_dir
+from . import data_dir, read_yaml
 
 
 def load_fixtures(source: Path | None = None) -> dict[str, Any]:
@@ -16,8 +14,7 @@ def load_fixtures(source: Path | None = None) -> dict[str, Any]:
     files = sorted(source.glob("*.yaml")) if source.is_dir() else [source]
     merged: dict[str, Any] = {}
     for path in files:
-        with open(path, encoding="utf-8") as handle:
-            document = yaml.safe_load(handle) or {}
+        document = read_yaml(path) or {}
         if not isinstance(document, dict):
             raise ValueError(f"{path}: a fixtures file maps provider names to their seed data")
         for provider, section in document.items():

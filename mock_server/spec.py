@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from datetime import date
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
 import jsonschema_rs
-import yaml
 
+from . import read_yaml
 from .errors import ApiError, validation_error
 
 HTTP_METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
@@ -25,8 +26,7 @@ _Validator = Any  # jsonschema_rs validator
 
 @lru_cache(maxsize=None)
 def load_document(path: Path) -> dict:
-    with open(path, "rb") as handle:
-        return yaml.load(handle, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    return read_yaml(path)
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +58,7 @@ class Operation:
     _params_validator: _Validator | None = None
     _body_validator: _Validator | None = None
     response_validators: dict[str, _Validator] = field(default_factory=dict)
+    _query_names: frozenset[str] = frozenset()
 
     @property
     def has_body(self) -> bool:
@@ -73,13 +74,22 @@ class Operation:
 
     def read_parameters(self, path_args: Mapping[str, str], query: Mapping[str, list[str]],
                         headers: Mapping[str, str]) -> dict[str, dict[str, Any]]:
-        """Coerced and validated parameters by location; unknown query parameters are ignored, as real APIs do."""
+        """Coerced and validated parameters by location.
+
+        The spec is the contract, so what it does not allow is refused (D2): an unknown query parameter is a
+        400 naming the ones that exist (it catches `pageSize` for `limit`), and an empty value (`?startDate=`)
+        is judged like any other.
+        """
+        unknown = sorted(set(query) - self._query_names)
+        if unknown:
+            known = ", ".join(f"`{name}`" for name in sorted(self._query_names)) or "none"
+            raise validation_error(f"Unknown query parameter `{unknown[0]}`; this operation accepts {known}.")
         found: dict[str, dict[str, Any]] = {"path": {}, "query": {}, "header": {}}
         for param in self.parameters:
             if param.location == "path":
                 raw = [path_args[param.name]] if param.name in path_args else []
             elif param.location == "query":
-                raw = [value for value in query.get(param.name, []) if value != "" or param.required]
+                raw = query.get(param.name, [])
             else:
                 raw = [headers[param.name]] if param.name in headers else []
             if raw:
@@ -88,6 +98,10 @@ class Operation:
             error = next(self._params_validator.iter_errors(found), None)
             if error is not None:
                 raise validation_error(_describe(error, "parameter"))
+        for param in self.parameters:  # validated: now hand dates to handlers as dates
+            value = found[param.location].get(param.name)
+            if isinstance(value, str) and param.schema.get("format") == "date":
+                found[param.location][param.name] = date.fromisoformat(value)
         return found
 
     def check_body(self, body: Any) -> None:
@@ -113,7 +127,9 @@ class Spec:
     def __init__(self, path: Path, *, validate_responses: bool = False):
         self.path = path
         self.document = load_document(path)
-        self._components = self.document.get("components", {})
+        # The document is handed to the validator library once; each operation's schemas point into it.
+        self._uri = f"urn:ledger-mock:{path.stem}"
+        self._registry = jsonschema_rs.Registry([(self._uri, self.document)])
         self.operations: dict[str, Operation] = {}
         for spec_path, item in self.document.get("paths", {}).items():
             shared = item.get("parameters", [])
@@ -130,13 +146,14 @@ class Spec:
         merged = {(p["name"], p["in"]): p for p in map(self.resolve, shared)}
         merged.update({(p["name"], p["in"]): p for p in map(self.resolve, raw.get("parameters", []))})
         parameters = [
-            Parameter(p["name"], p["in"], bool(p.get("required") or p["in"] == "path"), p.get("schema", {}),
-                      p.get("explode", p.get("style", "form") == "form"))
+            Parameter(p["name"], p["in"], bool(p.get("required") or p["in"] == "path"),
+                      self._resolve_schema(p.get("schema", {})), p.get("explode", p.get("style", "form") == "form"))
             for p in merged.values() if p["in"] in ("path", "query", "header")
         ]
         operation = Operation(
             id=raw["operationId"], method=method.upper(), path=path,
             security=raw.get("security", self.document.get("security", [])), parameters=parameters)
+        operation._query_names = frozenset(p.name for p in parameters if p.location == "query")
         if parameters:
             operation._params_validator = self._validator({
                 "type": "object",
@@ -169,10 +186,25 @@ class Spec:
             node = target
         return node
 
+    def _resolve_schema(self, schema: dict) -> dict:
+        """A parameter schema with its own and its items' `$ref` inlined, so coercion can read types."""
+        schema = dict(self.resolve(schema))
+        if "items" in schema:
+            schema["items"] = self.resolve(schema["items"])
+        return schema
+
     def _validator(self, schema: Mapping[str, Any]) -> _Validator:
-        # Components ride along in the root so `#/components/...` references resolve without a registry.
-        return jsonschema_rs.Draft202012Validator({**schema, "components": self._components},
-                                                  validate_formats=True)
+        return jsonschema_rs.Draft202012Validator(self._anchored(schema), validate_formats=True,
+                                                  registry=self._registry)
+
+    def _anchored(self, node: Any) -> Any:
+        """A copy whose local `#/...` references name the spec document, wherever the copy is validated."""
+        if isinstance(node, dict):
+            return {key: (f"{self._uri}{value}" if key == "$ref" and isinstance(value, str)
+                          and value.startswith("#") else self._anchored(value)) for key, value in node.items()}
+        if isinstance(node, list):
+            return [self._anchored(item) for item in node]
+        return node
 
 
 def check_handlers(spec: Spec, handlers: Mapping[str, Callable], provider: str) -> None:

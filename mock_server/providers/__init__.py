@@ -89,12 +89,13 @@ class Provider:
         return getattr(self, self.handlers[call.operation.id])(call)
 
 
-def available() -> dict[str, type[Provider]]:
-    found = {}
-    for info in pkgutil.iter_modules(__path__):
-        if info.ispkg:
-            module = importlib.import_module(f"{__name__}.{info.name}")
-            provider = getattr(module, "PROVIDER", None)
-            if provider is not None:
-                found[provider.name] = provider
-    return found
+def names() -> list[str]:
+    """Every provider package here, without importing any (a server for one provider loads only that one)."""
+    return sorted(info.name for info in pkgutil.iter_modules(__path__) if info.ispkg)
+
+
+def load(name: str) -> type[Provider]:
+    provider = getattr(importlib.import_module(f"{__name__}.{name}"), "PROVIDER", None)
+    if provider is None:
+        raise LookupError(f"mock_server.providers.{name} has no PROVIDER")
+    return provider

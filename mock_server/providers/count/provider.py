@@ -31,7 +31,9 @@ TRANSACTION_PATCH_FIELDS = ("vendorUuid", "customerUuid", "projectUuid", "tagUui
 
 def unauthorized(code: str, message: str, hint: str | None = None) -> ApiError:
     # The hint header tells a person why a signature failed without changing COUNT's body.
-    return ApiError(401, code, message, headers={"X-Ledger-Mock-Hint": hint} if hint else None)
+    # Header values must be one line of Latin-1, and a hint may quote a path with any characters in it.
+    safe = hint.encode("unicode_escape").decode("ascii") if hint else None
+    return ApiError(401, code, message, headers={"X-Ledger-Mock-Hint": safe} if safe else None)
 
 
 def success(status: int, data: Any, message: str) -> Reply:
