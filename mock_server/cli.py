@@ -108,5 +108,62 @@ def sign(method: str, url: str, data: str, client_id: str | None, secret: str | 
         click.echo("\n".join(f"{k}: {v}" for k, v in headers.items()))
 
 
+@main.command()
+@click.option("--provider", required=True)
+@click.option("--base-url", help="Target root, e.g. http://127.0.0.1:8080/count [a mock started in-process]")
+@click.option("--credential", "credential_pairs", multiple=True, metavar="KEY=VALUE",
+              help="Provider credential (repeatable); else LEDGER_MOCK_<PROVIDER>_<KEY> from the environment")
+@click.option("--max-examples", default=10, show_default=True, type=click.IntRange(1))
+@click.option("--seed", type=int, help="Seed for a reproducible run [derandomized]")
+@click.option("--include", multiple=True, metavar="OPERATION_ID", help="Only these operations (repeatable)")
+@click.option("--exclude", multiple=True, metavar="OPERATION_ID", help="Skip these operations (repeatable)")
+@click.option("--rate-limit", help="Client-side limit such as 100/m (COUNT's real quota)")
+@click.option("--read-only", is_flag=True, help="Send no mutating request: safe against a production tenant")
+@click.option("--no-stateful", is_flag=True, help="Skip the stateful sequences through OpenAPI links")
+@click.option("--junit-xml", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--report", type=click.Path(dir_okay=False, path_type=Path), help="Markdown drift report")
+@click.option("--html-report", type=click.Path(dir_okay=False, path_type=Path), help="HTML drift report")
+def contract(provider: str, base_url: str | None, credential_pairs: tuple[str, ...], max_examples: int,
+             seed: int | None, include: tuple[str, ...], exclude: tuple[str, ...], rate_limit: str | None,
+             read_only: bool, no_stateful: bool, junit_xml: Path | None, report: Path | None,
+             html_report: Path | None) -> None:
+    """Fuzz a target from our spec for PROVIDER and report where it drifts; exit 1 on drift."""
+    from contract_tests.runner import run_contract
+
+    given = dict(pair.split("=", 1) for pair in credential_pairs)
+    try:
+        code, run = run_contract(provider, base_url, given, max_examples=max_examples, seed=seed, include=include,
+                                 exclude=exclude, rate_limit=rate_limit, read_only=read_only,
+                                 stateful=not no_stateful, junit_xml=junit_xml, report=report,
+                                 html_report=html_report)
+    except (LookupError, ValueError) as exc:
+        raise click.UsageError(str(exc)) from None
+    click.echo(run.summary())
+    sys.exit(code)
+
+
+@main.command()
+@click.option("--provider", required=True)
+@click.option("--vendor-spec", "vendor_specs", required=True, multiple=True,
+              type=click.Path(exists=True, dir_okay=False, path_type=Path), help="Vendor OpenAPI file (repeatable)")
+@click.option("--report", type=click.Path(dir_okay=False, path_type=Path), help="Write the Markdown here too")
+@click.option("--fail-on-breaking", is_flag=True, help="Exit 1 when a breaking difference is found")
+def drift(provider: str, vendor_specs: tuple[Path, ...], report: Path | None, fail_on_breaking: bool) -> None:
+    """Compare our spec for PROVIDER with a vendor-published one, operation by operation."""
+    from contract_tests.drift import compare, render
+
+    from . import data_dir
+
+    ours = data_dir("openapi") / f"{provider}.yaml"
+    if not ours.exists():
+        raise click.UsageError(f"no spec for provider {provider!r} in {ours.parent}")
+    differences, counts = compare(ours, vendor_specs)
+    text = render(ours, list(vendor_specs), differences, counts)
+    click.echo(text)
+    if report:
+        report.write_text(text, encoding="utf-8")
+    sys.exit(1 if fail_on_breaking and any(d.breaking for d in differences) else 0)
+
+
 if __name__ == "__main__":
     sys.exit(main())

@@ -168,7 +168,8 @@ class Spec:
             content = body.get("content", {})
             operation.body_required = bool(body.get("required"))
             operation.body_media_types = tuple(content)
-            schema = content.get("application/json", {}).get("schema")
+            media = content.get("application/json") or next(iter(content.values()), {})
+            schema = media.get("schema")
             if schema is not None:
                 operation._body_validator = self._validator(schema)
         if validate_responses:

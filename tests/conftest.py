@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
@@ -8,6 +9,8 @@ from mock_server.app import create_app
 from mock_server.config import Config
 
 FROZEN = datetime(2025, 2, 15, 12, 0, tzinfo=UTC)
+# The vendors' published specs, beside the checkout as CI lays it out (never copied into openapi/).
+VENDOR_SPECS = Path(__file__).resolve().parents[2] / "shared" / "vendor-specs"
 
 
 @pytest.fixture

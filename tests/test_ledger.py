@@ -39,7 +39,8 @@ def test_amounts_keep_their_exact_value(raw, expected):
 
 @pytest.mark.parametrize("raw, problem", [("1.005", "at most 2 decimal"), (Decimal("0.001"), "at most 2 decimal"),
                                           ("0", "greater than 0"), ("-5", "greater than 0"), ("abc", "decimal amount"),
-                                          (1.5, "decimal amount"), ("1e13", "less than 10^13"), (True, "decimal amount"),
+                                          (1.5, "decimal amount"), ("1e13", "less than 10^13"), (Decimal("2.8e150"), "less than 10^13"),
+                                          (Decimal("-1e300"), "less than 10^13"), (True, "decimal amount"),
                                           ("NaN", "decimal amount")])
 def test_amounts_are_refused_never_rounded(raw, problem):
     with pytest.raises(InvalidAmount, match=re.escape(problem)):

@@ -29,10 +29,10 @@ def parse_amount(value: object, *, field: str = "amount", positive: bool = True)
         raise InvalidAmount(f"`{field}` must be a decimal amount.")
     if not amount.is_finite():
         raise InvalidAmount(f"`{field}` must be a decimal amount.")
+    if abs(amount) >= LIMIT:  # first: quantizing a huge value overflows the decimal context
+        raise InvalidAmount(f"`{field}` must be less than 10^13.")
     if amount != amount.quantize(CENT, rounding="ROUND_DOWN"):
         raise InvalidAmount(f"`{field}` must have at most 2 decimal places.")
-    if abs(amount) >= LIMIT:
-        raise InvalidAmount(f"`{field}` must be less than 10^13.")
     if positive and amount <= 0:
         raise InvalidAmount(f"`{field}` must be greater than 0.")
     return amount.quantize(CENT)

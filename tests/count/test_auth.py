@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit
 
@@ -32,10 +33,8 @@ def test_bearer_is_required_on_data_endpoints(count):
 
 def test_tampered_body_is_refused(count):
     body = entry_body()
-    signed = CountClient.__dict__  # noqa: F841 - keep the client's own signing path
     tampered = entry_body(("a0000000-0000-4000-8000-000000006000", "9.00", None),
                           ("a0000000-0000-4000-8000-000000002200", None, "9.00"))
-    import json
     response = count.post("/journal-entries", tampered, sign_body=json.dumps(body, separators=(",", ":")).encode())
     error = assert_error(response, 401, "Invalid HMAC signature", "Invalid HMAC signature.")
     assert "POST:/journal-entries:" in response.headers["X-Ledger-Mock-Hint"]

@@ -2,15 +2,8 @@
 
 from __future__ import annotations
 
-from openapi_spec_validator import validate
-
 from mock_server import data_dir
-from mock_server.spec import load_document
 from tests.count.conftest import assert_error, entry_body
-
-
-def test_spec_is_valid_openapi():
-    validate(load_document(data_dir("openapi") / "count.yaml"))
 
 
 def test_unknown_route_and_wrong_method(count):

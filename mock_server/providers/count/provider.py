@@ -173,12 +173,12 @@ class CountProvider(Provider):
         ws, q = call.tenant, call.query
         page, limit = q.get("page", 1), q.get("limit", 25)
         search = (q.get("search") or "").lower()
-        match = None
-        if search:
-            def match(entry: Any) -> bool:
-                return search in entry.memo.lower() or search in (entry.reference or "").lower() or any(
-                    search in (line.memo or "").lower() for line in entry.lines)
-        entries, total = ws.book.entries_page(start=q.get("startDate"), end=q.get("endDate"), match=match,
+
+        def match(entry: Any) -> bool:
+            return search in entry.memo.lower() or search in (entry.reference or "").lower() or any(
+                search in (line.memo or "").lower() for line in entry.lines)
+        entries, total = ws.book.entries_page(start=q.get("startDate"), end=q.get("endDate"),
+                                              match=match if search else None,
                                               offset=(page - 1) * limit, limit=limit)
         return success(200, {"journalEntries": [wire.entry_out(e, ws.book) for e in entries],
                              "totalRecords": total, "page": page, "limit": limit}, "Journal entries fetched.")

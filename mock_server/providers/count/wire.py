@@ -9,7 +9,7 @@ from typing import Any, Mapping
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, pre_load
 
-from ...errors import ApiError, validation_error
+from ...errors import validation_error
 from ...ledger import Account, Book, Flow, JournalEntry, Line, NewLine, Side, Transaction, format_amount, parse_amount
 from .catalog import SUB_TYPES
 

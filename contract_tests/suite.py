@@ -1,0 +1,86 @@
+"""The contract suite: collected by pytest when `ledger-mock contract` runs (see runner.py), never directly.
+
+Schemathesis generates requests from our spec for every selected operation (examples, coverage and fuzzing
+phases, positive and negative data), follows OpenAPI links through stateful sequences, and judges every
+response with all of its default checks plus ours; the provider plugin authenticates each request and asks
+the rule probes. Every failure is recorded for the drift report before pytest sees it.
+"""
+
+from __future__ import annotations
+
+import schemathesis
+from hypothesis import HealthCheck, settings
+from schemathesis.checks import load_all_checks
+
+from contract_tests import checks as ours
+from contract_tests.findings import failures_of
+from contract_tests.runner import active
+from contract_tests.session import HarnessSession
+from mock_server.spec import load_document
+
+job = active()
+plugin = job.plugin
+document = load_document(job.spec_path)
+schema = schemathesis.openapi.from_dict(document)
+if job.include:
+    schema = schema.include(operation_id=list(job.include))
+if job.exclude:
+    schema = schema.exclude(operation_id=list(job.exclude))
+if job.read_only:
+    schema = schema.include(method=["GET", "HEAD", "OPTIONS"])
+acceptance = schema.config.checks.positive_data_acceptance
+acceptance.expected_statuses = [*acceptance.expected_statuses, *getattr(plugin, "RULE_REFUSALS", ("400",))]
+session = HarnessSession(job.rate_limit)
+plugin.install(schema, job.credentials, session, job.base_url)
+EXTRA = [ours.error_envelope(document, plugin.ERROR_SCHEMA), ours.money_fields(plugin.MONEY_FIELDS)]
+if not job.read_only:
+    EXTRA.append(ours.reads_back(document, plugin.unwrap, session, job.base_url))
+load_all_checks()
+# Read-only runs must not send an unlisted method either: that probe could be a DELETE.
+EXCLUDED = [c for c in schemathesis.checks.CHECKS.get_all() if job.read_only and c.__name__ == "unsupported_method"]
+SETTINGS = dict(max_examples=job.max_examples, deadline=None, database=None, derandomize=job.seed is None,
+                suppress_health_check=list(HealthCheck))
+
+
+def judged(case, response, *, validate):
+    try:
+        validate()
+    except (AssertionError, BaseExceptionGroup) as error:
+        for title, message in failures_of(error):
+            job.run.add(case.operation.label, title, message, response)
+        raise
+
+
+@schema.parametrize()
+@settings(**SETTINGS)
+def test_operation(case):
+    job.run.cases[case.operation.label] += 1
+    response = case.call(base_url=job.base_url, session=session)
+    judged(case, response, validate=lambda: case.validate_response(response, additional_checks=EXTRA,
+                                                                   excluded_checks=EXCLUDED))
+
+
+class Stateful(schema.as_state_machine()):
+    def get_call_kwargs(self, case):
+        return {"base_url": job.base_url, "session": session}
+
+    def validate_response(self, response, case, additional_checks=(), **kwargs):
+        judged(case, response, validate=lambda: super(Stateful, self).validate_response(
+            response, case, additional_checks=(*additional_checks, *EXTRA), **kwargs))
+
+
+if job.stateful and not job.read_only:  # stateful sequences create, change and delete records
+    def test_stateful_sequences():
+        Stateful.run(settings=settings(**{**SETTINGS, "max_examples": 2 * job.max_examples},
+                                       stateful_step_count=6))
+
+
+def test_provider_rules():
+    broken = []
+    for probe in plugin.probes(session, job.base_url, job.credentials, read_only=job.read_only):
+        if not probe.held:
+            expected = " or ".join(map(str, sorted(probe.expected)))
+            job.run.add(probe.operation, "provider rule", f"{probe.rule}: expected {expected}, got "
+                        f"{probe.response.status_code}", probe.response)
+            broken.append(probe.rule)
+    assert not broken, broken

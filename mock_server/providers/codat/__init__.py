@@ -1,0 +1,5 @@
+"""Codat's accounting API: companies, connections, journal entries and push operations."""
+
+from .provider import CodatProvider as PROVIDER
+
+__all__ = ["PROVIDER"]

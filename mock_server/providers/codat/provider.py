@@ -1,0 +1,357 @@
+"""Codat: Basic API-key auth, Codat's error body and paging envelope, and one handler per spec operation."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from typing import Any, Callable, Mapping
+from urllib.parse import quote, urlencode
+
+from ...errors import ApiError
+from ...ledger import LedgerError
+from .. import Call, Provider, Reply, Runtime, handles
+from . import wire
+from .query import QueryError, compile_query, sort_records
+from .state import CodatState, Company, Connection, PushOperation
+
+UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+NOT_VALID = "Error processing request - not valid."
+MALFORMED = "Error parsing query - Malformed query."
+FORBIDDEN = "You are using an outdated API key or a key not associated with that resource."
+PAGING_PARAMETER = re.compile(r"^Invalid query parameter `(page|pageSize)`")
+
+ENTRY_FIELDS = ("id", "description", "postedOn", "createdOn", "updatedOn", "modifiedDate", "sourceModifiedDate",
+                "journalRef.id", "journalRef.name", "recordRef.id", "recordRef.dataType", "metadata.isDeleted")
+COMPANY_FIELDS = ("id", "name", "description", "created", "lastSync", "createdByUserName",
+                  "dataConnections[].status", "dataConnections[].integrationKey", "dataConnections[].platformName")
+CONNECTION_FIELDS = ("id", "integrationId", "integrationKey", "sourceId", "sourceType", "platformName", "status",
+                     "created", "lastSync")
+PUSH_FIELDS = ("pushOperationKey", "dataConnectionKey", "dataType", "status", "statusCode", "requestedOnUtc",
+               "completedOnUtc", "timeoutInMinutes")
+TAG_KEY = re.compile(r"([^\s{}=!~&|<>]+)\s*(?:!=|=|~)")
+
+
+def not_valid(*items: dict[str, Any]) -> ApiError:
+    return ApiError(400, "validation_error", NOT_VALID, details=list(items))
+
+
+def query_error(error: QueryError, item_id: str) -> ApiError:
+    return ApiError(400, "query_error", error.message, details=[wire.item(item_id, error.detail, "Query")])
+
+
+class NotFound(ApiError):
+    def __init__(self, message: str, service: str = "PublicApi"):
+        super().__init__(404, "not_found", message)
+        self.service = service
+
+
+class CodatProvider(Provider):
+    name = "codat"
+    spec_file = "codat.yaml"
+
+    def __init__(self, runtime: Runtime, fixtures: Mapping[str, Any]):
+        super().__init__(runtime, fixtures)
+        self.state = CodatState(runtime.clock, runtime.ids, fixtures)
+
+    # -- auth, errors, credentials --------------------------------------------------------------------------
+
+    def authenticate(self, call: Call) -> None:
+        scheme, _, token = call.request.headers.get("Authorization", "").strip().partition(" ")
+        if scheme.lower() != "basic" or not token.strip():
+            raise ApiError(401, "unauthorized", "Unauthorized")
+        try:
+            key = base64.b64decode(token.strip(), validate=True).decode("utf-8")
+        except (binascii.Error, UnicodeDecodeError):
+            raise ApiError(401, "unauthorized", "Unauthorized") from None
+        found = self.state.keys.get(key)
+        if found is None:
+            raise ApiError(401, "unauthorized", "Unauthorized")
+        api_key, client = found
+        if api_key.revoked:
+            raise ApiError(403, "forbidden", FORBIDDEN)
+        call.tenant = client
+
+    def render_error(self, error: ApiError, request_id: str) -> dict[str, Any]:
+        message, items = error.message, error.details
+        if error.code == "validation_error" and items is None:
+            # A request the spec refuses: paging parameters count as a malformed query, anything else as a
+            # body or parameter that is not valid; the validator's message says which field and why.
+            paging = PAGING_PARAMETER.match(error.message)
+            items = [wire.item(paging.group(1) if paging else None, error.message, "Request")]
+            message = MALFORMED if paging else NOT_VALID
+        body: dict[str, Any] = {"statusCode": error.status, "service": getattr(error, "service", "PublicApi"),
+                                "error": message, "correlationId": request_id.replace("-", ""),
+                                "canBeRetried": "Unknown", "detailedErrorCode": 0}
+        if items:
+            body["validation"] = {"errors": items, "warnings": []}
+        return body
+
+    def ledger_error(self, error: LedgerError) -> ApiError:
+        return not_valid(wire.item(None, error.message))
+
+    def credentials(self, base_url: str) -> dict[str, Any]:
+        for api_key, client in self.state.keys.values():
+            if api_key.revoked:
+                continue
+            company = next((c for c in client.companies.values() if c.connections), None)
+            creds = {"provider": self.name, "base_url": base_url, "api_key": api_key.key,
+                     "authorization": "Basic " + base64.b64encode(api_key.key.encode()).decode(),
+                     "client_id": client.id}
+            if company is not None:
+                creds.update(company_id=company.id, connection_id=next(iter(company.connections)))
+            return creds
+        raise LookupError("the codat fixtures define no usable API key")
+
+    # -- companies ------------------------------------------------------------------------------------------
+
+    @handles("list-companies")
+    def list_companies(self, call: Call) -> Reply:
+        client = call.tenant
+        keep = self._query(call, COMPANY_FIELDS, "Company")
+        order_by = self._order_by(call, COMPANY_FIELDS, "Company")
+        keep_tags = self._tags_filter(call.query.get("tags"))
+        with client.lock:
+            companies = list(client.companies.values())
+        rows = [row for row in (wire.company_out(c) for c in companies) if keep(row) and keep_tags(row)]
+        return self._page(call, rows, order_by, COMPANY_FIELDS, "Company")
+
+    @handles("create-company")
+    def create_company(self, call: Call) -> Reply:
+        client, body = call.tenant, call.body
+        with client.lock:
+            if client.company_limit is not None and len(client.companies) >= client.company_limit:
+                raise ApiError(402, "payment_required", "Company limit exceeded")
+            company = self.state.new_company(client, body["name"], description=body.get("description"),
+                                             tags=body.get("tags"))
+        return 200, wire.company_out(company)
+
+    @handles("get-company")
+    def get_company(self, call: Call) -> Reply:
+        return 200, wire.company_out(self._company(call))
+
+    # -- connections ----------------------------------------------------------------------------------------
+
+    @handles("list-connections")
+    def list_connections(self, call: Call) -> Reply:
+        keep = self._query(call, CONNECTION_FIELDS, "Connection")
+        order_by = self._order_by(call, CONNECTION_FIELDS, "Connection")
+        company = self._company(call)
+        with company.lock:
+            rows = [wire.connection_out(c) for c in company.connections.values()]
+        return self._page(call, [r for r in rows if keep(r)], order_by, CONNECTION_FIELDS, "Connection")
+
+    @handles("create-connection")
+    def create_connection(self, call: Call) -> Reply:
+        company = self._company(call)
+        with company.lock:
+            connection = self.state.new_connection(company, call.body["platformKey"],
+                                                   call.tenant.new_connection_status)
+        return 200, wire.connection_out(connection)
+
+    # -- journal entries ------------------------------------------------------------------------------------
+
+    @handles("list-journal-entries")
+    def list_journal_entries(self, call: Call) -> Reply:
+        keep = self._query(call, ENTRY_FIELDS, "JournalEntry")
+        order_by = self._order_by(call, ENTRY_FIELDS, "JournalEntry")
+        page, size = call.query.get("page", 1), call.query.get("pageSize", 100)
+        company = self._readable_company(call)
+        with company.lock:
+            if order_by is not None:
+                rows = [row for row in (wire.entry_out(e, company) for e in company.book.entries.values())
+                        if keep(row)]
+                return self._page(call, rows, order_by, ENTRY_FIELDS, "JournalEntry")
+            # Without orderBy the ledger's (posting date, creation) index pages without sorting the book.
+            match = None if "query" not in call.query else (lambda e: keep(wire.entry_out(e, company)))
+            entries, total = company.book.entries_page(match=match, offset=(page - 1) * size, limit=size,
+                                                       newest_first=False)
+            rows = [wire.entry_out(e, company) for e in entries]
+        return self._envelope(call, rows, total)
+
+    @handles("get-journal-entry")
+    def get_journal_entry(self, call: Call) -> Reply:
+        company = self._readable_company(call)
+        with company.lock:
+            entry = company.book.entries.get(call.path["journalEntryId"])
+            if entry is None:
+                raise NotFound(f"No journal entry was found with ID {call.path['journalEntryId']}")
+            return 200, wire.entry_out(entry, company)
+
+    @handles("get-create-journalEntries-model")
+    def get_create_model(self, call: Call) -> Reply:
+        company = self._company(call)
+        self._connection(company, call)
+        with company.lock:
+            return 200, wire.create_model(company)
+
+    @handles("create-journal-entry")
+    def create_journal_entry(self, call: Call) -> Reply:
+        timeout = self._timeout(call)
+        company = self._company(call)
+        with company.lock:
+            connection = self._connection(company, call)
+            self._check_linked(connection)
+            submission, errors = wire.check_push(call.body, company)
+            if submission is None:
+                raise not_valid(*errors)
+            company.settle(self.clock.now())
+            push = self._push(company, connection, "create", timeout)
+            push.submission = submission
+            self._start(company, push)
+            out = wire.push_out(push)
+            if push.status == "Success":
+                out["data"] = wire.entry_out(company.book.entry(push.entry_id or ""), company)
+            elif push.status == "Pending":
+                out["data"] = wire.submission_out(submission, company)
+        return 200, out
+
+    @handles("delete-journal-entry")
+    def delete_journal_entry(self, call: Call) -> Reply:
+        timeout = self._timeout(call)
+        company = self._company(call)
+        entry_id = call.path["journalEntryId"]
+        with company.lock:
+            connection = self._connection(company, call)
+            company.settle(self.clock.now())
+            entry = company.book.entries.get(entry_id)
+            if entry is None:
+                raise NotFound(f"No journal entry was found with ID {entry_id}")
+            self._check_linked(connection)
+            push = self._push(company, connection, "delete", timeout)
+            push.entry_id = entry.id
+            if entry.status == "deleted":
+                push.status, push.completed = "Failed", push.requested
+                push.error_message = f"Journal entry {entry.id} is already deleted."
+            else:
+                self._start(company, push)
+            return 200, wire.push_out(push)
+
+    # -- push operations ------------------------------------------------------------------------------------
+
+    @handles("list-push-operations")
+    def list_push_operations(self, call: Call) -> Reply:
+        keep = self._query(call, PUSH_FIELDS, "PushOperation")
+        order_by = self._order_by(call, PUSH_FIELDS, "PushOperation")
+        company = self._company(call)
+        with company.lock:
+            company.settle(self.clock.now())
+            rows = [wire.push_out(p) for p in company.pushes.values()]
+        return self._page(call, [r for r in rows if keep(r)], order_by, PUSH_FIELDS, "PushOperation")
+
+    @handles("get-push-operation")
+    def get_push_operation(self, call: Call) -> Reply:
+        company = self._company(call)
+        key = call.path["pushOperationKey"]
+        with company.lock:
+            company.settle(self.clock.now())
+            push = company.pushes.get(key)
+            if push is None:
+                raise NotFound(f"No push operation was found with key {key}")
+            return 200, wire.push_out(push)
+
+    # -- shared pieces --------------------------------------------------------------------------------------
+
+    def _company(self, call: Call) -> Company:
+        company_id = call.path["companyId"]
+        company = call.tenant.companies.get(company_id.lower()) if UUID.match(company_id) else None
+        if company is None:
+            raise NotFound(f"No company was found with ID {company_id}", "ClientsApi")
+        return company
+
+    def _readable_company(self, call: Call) -> Company:
+        company = self._company(call)
+        if not company.linked():
+            raise ApiError(409, "conflict", "The data set has not been requested.")
+        company.settle(self.clock.now())
+        return company
+
+    @staticmethod
+    def _connection(company: Company, call: Call) -> Connection:
+        connection_id = call.path["connectionId"]
+        connection = company.connections.get(connection_id.lower()) if UUID.match(connection_id) else None
+        if connection is None:
+            raise NotFound(f"Data connection {connection_id} not found")
+        return connection
+
+    @staticmethod
+    def _check_linked(connection: Connection) -> None:
+        if connection.status != "Linked":
+            raise not_valid(wire.item("connectionId", f"Data connection {connection.id} is {connection.status}; "
+                                                      f"pushes need a Linked connection.", "Connection"))
+
+    @staticmethod
+    def _timeout(call: Call) -> int | None:
+        timeout = call.query.get("timeoutInMinutes")
+        if timeout is not None and timeout < 1:
+            raise not_valid(wire.item("timeoutInMinutes", "timeoutInMinutes must be a whole number of minutes, "
+                                                          "1 or more.", "Request"))
+        return timeout
+
+    def _push(self, company: Company, connection: Connection, kind: str, timeout: int | None) -> PushOperation:
+        now = self.clock.now()
+        due = None if connection.push_outcome == "NeverComplete" else now + connection.push_delay
+        push = PushOperation(self.ids.uuid(), company.id, connection.id, kind, now, due, connection.push_outcome,
+                             timeout)
+        company.pushes[push.key] = push
+        return push
+
+    def _start(self, company: Company, push: PushOperation) -> None:
+        """With no delay the platform answers within the request; otherwise the push stays Pending."""
+        if push.due == push.requested:
+            company.complete(push, push.requested)
+
+    def _query(self, call: Call, fields: tuple[str, ...], type_name: str) -> Callable[[dict], bool]:
+        try:
+            return compile_query(call.query.get("query"), fields=fields, type_name=type_name)
+        except QueryError as error:
+            raise query_error(error, "query") from None
+
+    @staticmethod
+    def _order_by(call: Call, fields: tuple[str, ...], type_name: str) -> str | None:
+        order_by = call.query.get("orderBy")
+        if order_by is not None and order_by.strip():
+            try:
+                sort_records([], order_by, fields=fields, type_name=type_name)
+            except QueryError as error:
+                raise query_error(error, "orderBy") from None
+            return order_by
+        return None
+
+    @staticmethod
+    def _tags_filter(tags: str | None) -> Callable[[dict], bool]:
+        """`tags` is the query language over tag keys (=, != and ~ only); companies without a key never match."""
+        if tags is None or not tags.strip():
+            return lambda row: True
+        if re.search(r"[<>]", tags):
+            raise query_error(QueryError(MALFORMED, "tags only support =, != and ~"), "tags")
+        keys = tuple(sorted({key.casefold() for key in TAG_KEY.findall(tags)}))
+        try:
+            keep = compile_query(tags, fields=keys, type_name="Tags")
+        except QueryError as error:
+            raise query_error(error, "tags") from None
+        return lambda row: keep({key.casefold(): value for key, value in row["tags"].items()})
+
+    def _page(self, call: Call, rows: list[dict], order_by: str | None, fields: tuple[str, ...],
+              type_name: str) -> Reply:
+        rows = sort_records(rows, order_by, fields=fields, type_name=type_name)
+        page, size = call.query.get("page", 1), call.query.get("pageSize", 100)
+        return self._envelope(call, rows[(page - 1) * size: page * size], len(rows))
+
+    @staticmethod
+    def _envelope(call: Call, results: list[dict], total: int) -> Reply:
+        page, size = call.query.get("page", 1), call.query.get("pageSize", 100)
+        path = call.request.path
+
+        def href(number: int) -> dict[str, str]:
+            params = {"page": number, "pageSize": size}
+            params.update({k: call.query[k] for k in ("query", "orderBy") if k in call.query})
+            return {"href": f"{path}?{urlencode(params, quote_via=quote)}"}
+
+        links = {"self": {"href": path}, "current": href(page)}
+        if page * size < total:
+            links["next"] = href(page + 1)
+        if page > 1:
+            links["previous"] = href(page - 1)
+        return 200, {"results": results, "pageNumber": page, "pageSize": size, "totalResults": total,
+                     "_links": links}

@@ -1,0 +1,245 @@
+"""Codat's wire format: push bodies checked into `Submission`s, and domain records dumped as Codat objects.
+
+Field names follow Codat's published spec and SDK models (dossier D1); absent optional fields are omitted
+(D19). Amounts stay Decimal: debit positive, credit negative on the wire.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any, Mapping
+
+from ...ledger import InvalidAmount, JournalEntry, NewLine, Side, parse_amount
+from .state import STATUS_CODES, Company, Connection, PushOperation, Submission, platform_name, stamp
+
+VALIDATOR = "JournalEntry"
+ZERO = Decimal("0.00")
+
+
+def item(item_id: str | None, message: str, validator: str = VALIDATOR) -> dict[str, Any]:
+    found = {"message": message, "validatorName": validator}
+    return {"itemId": item_id, **found} if item_id else found
+
+
+# -- push bodies --------------------------------------------------------------------------------------------
+
+
+def check_push(body: Mapping[str, Any], company: Company) -> tuple[Submission | None, list[dict[str, Any]]]:
+    """Apply Codat's push rules to a schema-valid body: the submission, or every broken rule as a validation item."""
+    errors: list[dict[str, Any]] = []
+    posted_on = _posted_on(body["postedOn"])
+    if posted_on is None:
+        errors.append(item("postedOn", f"postedOn must be an ISO 8601 date or date-time, not {body['postedOn']!r}."))
+    lines: list[NewLine] = []
+    total, amounts_ok = ZERO, True
+    for index, raw in enumerate(body["journalLines"]):
+        where = f"journalLines[{index}]"
+        amount = _amount(raw["netAmount"], f"{where}.netAmount", errors)
+        if amount is None:
+            amounts_ok = False
+        else:
+            total += amount
+        account_id = raw["accountRef"]["id"]
+        account = company.book.accounts.get(account_id)
+        if account is None or not account.active:
+            errors.append(item(f"{where}.accountRef.id", f"Account {account_id!r} does not exist in the company's "
+                                                         f"chart of accounts; the create model lists the accounts."))
+        currency = raw.get("currency")
+        if currency is not None and currency.upper() != company.currency:
+            errors.append(item(f"{where}.currency", f"Journal entries can only be pushed in the company's base "
+                                                    f"currency {company.currency}, not {currency!r}."))
+        control = company.control_accounts.get(account_id)
+        if control:
+            wanted = "customers" if control == "AR" else "suppliers"
+            contact_type = (raw.get("contactRef") or {}).get("dataType")
+            if contact_type != wanted:
+                kind = "Accounts Receivable" if control == "AR" else "Accounts Payable"
+                errors.append(item(f"{where}.contactRef", f"Lines on {kind} account {account_id!r} need a contactRef "
+                                                          f"with dataType {wanted!r}."))
+        if amount is not None:
+            lines.append(NewLine(account_id, Side.DEBIT if amount > 0 else Side.CREDIT, abs(amount),
+                                 raw.get("description"), _line_attrs(raw, company)))
+    if amounts_ok and total != ZERO:
+        errors.append(item("journalLines", f"The netAmount of the journal lines must sum to zero (debits positive, "
+                                           f"credits negative); they sum to {total}."))
+    if errors or posted_on is None:
+        return None, errors
+    extras: dict[str, Any] = {}
+    if body.get("journalRef") is not None:
+        extras["journalRef"] = _ref(body["journalRef"], ("id", "name"))
+    if body.get("recordRef") is not None:
+        extras["recordRef"] = _ref(body["recordRef"], ("id", "dataType"))
+    if body.get("supplementalData") is not None:
+        content = body["supplementalData"].get("content")
+        extras["supplementalData"] = {} if content is None else {"content": content}
+    return Submission(datetime.fromisoformat(posted_on[:10]).date(), posted_on, body.get("description"),
+                      tuple(lines), extras), []
+
+
+def _posted_on(raw: str) -> str | None:
+    """Date-only becomes midnight; a zoned time moves to UTC with `Z`; fractions of a second are dropped."""
+    try:
+        moment = datetime.fromisoformat(raw.strip())
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        return moment.replace(microsecond=0).isoformat()
+    return stamp(moment.astimezone(UTC))
+
+
+def _amount(raw: Any, where: str, errors: list[dict[str, Any]]) -> Decimal | None:
+    try:
+        amount = parse_amount(raw, field="netAmount", positive=False)
+    except InvalidAmount as error:
+        errors.append(item(where, error.message))
+        return None
+    if amount == ZERO:
+        errors.append(item(where, "netAmount cannot be zero: debits are positive, credits negative."))
+        return None
+    return amount
+
+
+def _line_attrs(raw: Mapping[str, Any], company: Company) -> dict[str, Any]:
+    attrs: dict[str, Any] = {"currency": (raw.get("currency") or company.currency).upper()}
+    if raw.get("contactRef") is not None:
+        attrs["contactRef"] = _ref(raw["contactRef"], ("id", "dataType"))
+    if raw.get("tracking") is not None:
+        refs = raw["tracking"].get("recordRefs") or []
+        attrs["tracking"] = {"recordRefs": [_ref(r, ("id", "dataType")) for r in refs]}
+    return attrs
+
+
+def _ref(raw: Mapping[str, Any], keys: tuple[str, ...]) -> dict[str, Any]:
+    return {key: raw[key] for key in keys if raw.get(key) is not None}
+
+
+# -- journal entries ----------------------------------------------------------------------------------------
+
+
+def _line_out(account_id: str, signed: Decimal, memo: str | None, attrs: Mapping[str, Any],
+              company: Company) -> dict[str, Any]:
+    account = company.book.accounts.get(account_id)
+    line: dict[str, Any] = {"netAmount": signed}
+    if memo is not None:
+        line["description"] = memo
+    line["currency"] = attrs.get("currency", company.currency)
+    line["accountRef"] = {"id": account_id, **({"name": account.name} if account else {})}
+    for key in ("contactRef", "tracking"):
+        if key in attrs:
+            line[key] = attrs[key]
+    return line
+
+
+def _optional(attrs: Mapping[str, Any]) -> dict[str, Any]:
+    return {key: attrs[key] for key in ("journalRef", "recordRef", "supplementalData") if attrs.get(key) is not None}
+
+
+def entry_out(entry: JournalEntry, company: Company) -> dict[str, Any]:
+    attrs = entry.attrs
+    out: dict[str, Any] = {"id": entry.id}
+    if attrs.get("description") is not None:
+        out["description"] = attrs["description"]
+    out.update(postedOn=attrs["postedOn"], createdOn=attrs["createdOn"], updatedOn=attrs["updatedOn"])
+    out.update(_optional(attrs))
+    out["journalLines"] = [_line_out(line.account_id, line.signed, line.memo, line.attrs, company)
+                           for line in entry.lines]
+    out["metadata"] = {"isDeleted": entry.status == "deleted"}
+    out.update(modifiedDate=attrs["modifiedDate"], sourceModifiedDate=attrs["sourceModifiedDate"])
+    return out
+
+
+def submission_out(submission: Submission, company: Company) -> dict[str, Any]:
+    """What a Pending create shows as `data`: the normalised submission, not yet an entry."""
+    out: dict[str, Any] = {}
+    if submission.description is not None:
+        out["description"] = submission.description
+    out["postedOn"] = submission.posted_on
+    out.update(_optional(submission.extras))
+    out["journalLines"] = [_line_out(line.account_id, line.amount if line.side is Side.DEBIT else -line.amount,
+                                     line.memo, line.attrs, company) for line in submission.lines]
+    out["metadata"] = {"isDeleted": False}
+    return out
+
+
+# -- companies, connections, pushes -------------------------------------------------------------------------
+
+
+def connection_out(connection: Connection) -> dict[str, Any]:
+    out = {"id": connection.id, "integrationId": connection.integration_id,
+           "integrationKey": connection.platform_key, "sourceId": connection.source_id, "sourceType": "Accounting",
+           "platformName": platform_name(connection.platform_key),
+           "linkUrl": f"https://link-api.codat.io/companies/{connection.company_id}/connections/{connection.id}/start",
+           "status": connection.status, "created": stamp(connection.created)}
+    if connection.last_sync is not None:
+        out["lastSync"] = stamp(connection.last_sync)
+    return out
+
+
+def company_out(company: Company) -> dict[str, Any]:
+    out: dict[str, Any] = {"id": company.id, "name": company.name}
+    if company.description is not None:
+        out["description"] = company.description
+    out.update(redirect=f"https://link.codat.io/company/{company.id}", created=stamp(company.created))
+    if company.last_sync is not None:
+        out["lastSync"] = stamp(company.last_sync)
+    if company.created_by is not None:
+        out["createdByUserName"] = company.created_by
+    out.update(products=list(company.products), tags=dict(company.tags), referenceSubsidiaryCompanies=[],
+               dataConnections=[connection_out(c) for c in company.connections.values()])
+    return out
+
+
+def push_out(push: PushOperation) -> dict[str, Any]:
+    out: dict[str, Any] = {"companyId": push.company_id, "pushOperationKey": push.key,
+                           "dataConnectionKey": push.connection_id, "dataType": "journalEntries",
+                           "requestedOnUtc": stamp(push.requested)}
+    if push.completed is not None:
+        out["completedOnUtc"] = stamp(push.completed)
+    if push.timeout_minutes is not None:
+        out["timeoutInMinutes"] = push.timeout_minutes
+    out.update(status=push.status, statusCode=STATUS_CODES[push.status])
+    if push.error_message is not None:
+        out["errorMessage"] = push.error_message
+    ref = {"id": push.entry_id} if push.entry_id and (push.kind == "delete" or push.status == "Success") else {}
+    out["changes"] = [{"type": "Created" if push.kind == "create" else "Deleted",
+                       "recordRef": {**ref, "dataType": "journalEntries"}}]
+    return out
+
+
+def create_model(company: Company) -> dict[str, Any]:
+    """The journal-entry push model (D22): the rules the push checks, with the chart as account choices."""
+    def prop(kind: str, name: str, description: str, required: bool, **more: Any) -> dict[str, Any]:
+        return {"type": kind, "displayName": name, "description": description, "required": required, **more}
+
+    accounts = [{"value": a.id, "displayName": a.name, "type": "String"}
+                for a in company.book.accounts.values() if a.active]
+    line = {
+        "netAmount": prop("Number", "Net amount", "Debit positive, credit negative, at most 2 decimals, not zero.",
+                          True),
+        "description": prop("String", "Description", "Description of the line.", False),
+        "currency": prop("String", "Currency", "ISO 4217 code; defaults to the base currency.", False,
+                         validation={"warnings": [{"field": "currency", "details": f"Only the company's base currency "
+                                                                                   f"{company.currency} is supported."}]}),
+        "accountRef": prop("Object", "Account", "The account of the line.", True, properties={
+            "id": prop("String", "Account id", "Id of an account in the company's chart of accounts.", True,
+                       options=accounts)}),
+        "contactRef": prop("Object", "Contact", "Customer or supplier of the line; required on Accounts "
+                                                "Receivable (customers) and Accounts Payable (suppliers) lines.", False,
+                           properties={"id": prop("String", "Contact id", "Id of the customer or supplier.", True),
+                                       "dataType": prop("String", "Contact type", "customers or suppliers.", False,
+                                                        options=[{"value": v, "displayName": v, "type": "String"}
+                                                                 for v in ("customers", "suppliers")])}),
+    }
+    return prop("Object", "Journal entry", "A balanced journal entry in the company's base currency.", True,
+                properties={
+                    "description": prop("String", "Description", "Description of the journal entry.", False),
+                    "postedOn": prop("DateTime", "Posted on", "Date the entry affects the general ledger "
+                                                             "(ISO 8601 date or date-time).", True),
+                    "journalRef": prop("Object", "Journal", "Journal the entry belongs to.", False, properties={
+                        "id": prop("String", "Journal id", "Id of the journal.", True)}),
+                    "journalLines": prop("Array", "Journal lines", "At least two lines whose netAmount sums to zero.",
+                                         True, properties=line),
+                },
+                validation={"information": [{"field": "journalLines",
+                                             "details": "Lines must balance: the netAmounts sum to zero."}]})

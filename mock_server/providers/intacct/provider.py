@@ -1,0 +1,354 @@
+"""Sage Intacct REST API: OAuth2 bearer tokens per company, `ia::result`/`ia::meta` envelopes, `ia::error`
+bodies, journal entries with their workflows on the shared ledger, and the query service."""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Callable, Mapping, Sequence
+
+from flask import request
+
+from ...auth.oauth import GrantInvalid, TokenExpired, TokenInvalid
+from ...errors import ApiError
+from ...idempotency import KeyInFlight, KeyReused, fingerprint
+from ...ledger import (InvalidAmount, InvalidEntry, InvalidTransition, JournalEntry, LedgerError, NotFound,
+                       Unbalanced, UnknownReference)
+from .. import Call, Provider, Reply, Runtime, handles
+from . import rules, wire
+from .query import QueryError, run_query
+from .state import IntacctState, parse_username, to_date
+
+TOKEN_PATH = "/oauth2/token"
+IDEMPOTENT = frozenset({"createJournalEntry", "submitJournalEntry", "approveJournalEntry", "declineJournalEntry",
+                        "recallJournalEntry", "reverseJournalEntry", "reclassifyJournalEntry"})
+PATH_OBJECTS = {"getJournalEntry": "entry", "updateJournalEntry": "entry", "deleteJournalEntry": "entry",
+                "getAccount": "account", "getJournal": "journal"}
+# neutral or provider code -> (Intacct `code`, errorId, messageId); GL-xxxx and REST-12xx codes pass through.
+ERRORS = {
+    "payload_required": ("invalidRequest", "REST-1028", "IA.REQUEST_REQUIRES_A_PAYLOAD"),
+    "malformed_json": ("invalidRequest", "REST-1029", "IA.INVALID_JSON"),
+    "validation_error": ("invalidRequest", "REST-1064", "IA.PAYLOAD_CONTAINS_ERRORS"),
+    "not_found": ("notFound", "REST-1100", "IA.NOT_FOUND"),
+    "method_not_allowed": ("methodNotAllowed", "REST-1105", "IA.METHOD_NOT_ALLOWED"),
+    "unauthorized": ("unauthorized", "REST-2101", "IA.AUTHORIZATION_REQUIRED"),
+    "token_invalid": ("tokenInvalid", "REST-2102", "IA.TOKEN_IS_INVALID"),
+    "conflict": ("conflict", "REST-1409", "IA.IDEMPOTENCY_KEY_REUSED"),
+    "payload_too_large": ("invalidRequest", "REST-1413", "IA.PAYLOAD_TOO_LARGE"),
+    "unsupported_media_type": ("invalidRequest", "REST-1415", "IA.UNSUPPORTED_MEDIA_TYPE"),
+    "internal_error": ("internalError", "REST-1500", "IA.INTERNAL_ERROR"),
+}
+OAUTH_ERRORS = {"invalid_request", "invalid_client", "invalid_grant", "unsupported_grant_type"}
+_SCHEMA_MESSAGE = re.compile(r"Invalid request body(?: at `([^`]*)`)?: (.*)$", re.S)
+_UNEXPECTED = re.compile(r"'([^']+)' was unexpected")
+_REQUIRED = re.compile(r"^['\"]([^'\"]+)['\"] is a required property")
+
+
+def envelope(result: Any, meta: Mapping[str, Any] = wire.ONE) -> dict[str, Any]:
+    return {"ia::result": result, "ia::meta": dict(meta)}
+
+
+def page_meta(total: int, start: int, size: int) -> dict[str, Any]:
+    return {"totalCount": total, "start": start, "pageSize": size,
+            "next": start + size if start + size <= total else None,
+            "previous": max(1, start - size) if start > 1 else None}
+
+
+class IntacctProvider(Provider):
+    name = "intacct"
+    spec_file = "intacct.yaml"
+
+    def __init__(self, runtime: Runtime, fixtures: Mapping[str, Any]):
+        super().__init__(runtime, fixtures)
+        self.state = IntacctState(runtime.clock, runtime.ids, fixtures)
+
+    # -- auth, errors ---------------------------------------------------------------------------------------
+
+    def authenticate(self, call: Call) -> None:
+        """Bearer lookup, then (dossier D2) the path key and the presence of a body, before schema checks."""
+        if not call.operation.security_schemes:
+            return
+        scheme, _, token = call.request.headers.get("Authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise self._auth_error("unauthorized", "Send an access token: Authorization: Bearer <token>.")
+        try:
+            pair = self.state.tokens.access(token.strip())
+        except (TokenInvalid, TokenExpired):
+            raise self._auth_error("token_invalid", "Token is not valid") from None
+        call.tenant = self.state.company(pair.tenant_id)
+        call.principal = {"user": pair.claims.get("user"),
+                          "entity": call.request.headers.get("X-IA-API-Param-Entity") or pair.claims.get("entity")}
+        kind = PATH_OBJECTS.get(call.operation.id)
+        if kind is not None:
+            self._lookup(call.tenant, kind, (call.request.view_args or {})["key"])
+        if call.operation.body_required and not call.raw_body.strip():
+            raise ApiError(400, "payload_required", f"A {call.operation.method} request requires a payload")
+
+    def _auth_error(self, code: str, message: str) -> ApiError:
+        status = self.state.auth_failure_status
+        return ApiError(status, code, "Invalid token" if status == 400 else message,
+                        headers={"WWW-Authenticate": "Bearer"})
+
+    def render_error(self, error: ApiError, request_id: str) -> dict[str, Any]:
+        if request.path.endswith(TOKEN_PATH):  # RFC 6749 section 5.2 bodies, whatever went wrong
+            code = error.code if error.code in OAUTH_ERRORS else (
+                "server_error" if error.status >= 500 else "invalid_request")
+            return {"error": code, "error_description": error.message}
+        code = error.code
+        if code == "validation_error" and error.message.startswith("Malformed JSON"):
+            code = "malformed_json"
+        if code.startswith("GL-"):
+            ia_code, error_id, message_id = "businessRuleViolation", code, "IA.GL_RULE_VIOLATION"
+        elif code.startswith("REST-"):
+            ia_code, error_id, message_id = "invalidRequest", code, "IA.INVALID_QUERY"
+        else:
+            ia_code, error_id, message_id = ERRORS.get(code, ("invalidRequest", "REST-1064",
+                                                              "IA.PAYLOAD_CONTAINS_ERRORS"))
+        body: dict[str, Any] = {"code": ia_code, "message": error.message, "errorId": error_id,
+                                "supportId": request_id.replace("-", "")[:20],
+                                "additionalInfo": {"messageId": message_id, "placeholders": {}, "propertySet": {}}}
+        details = error.details if isinstance(error.details, list) else _schema_details(code, error.message)
+        if details:
+            body["details"] = [{"code": "invalidRequest", "message": d["message"], "errorId": d["errorId"],
+                                "target": d["target"],
+                                "additionalInfo": {"messageId": "IA.NOT_A_VALID_FIELD", "placeholders": {},
+                                                   "propertySet": {}}} for d in details]
+        return {"ia::result": {"ia::error": body}, "ia::meta": {"totalCount": 1, "totalSuccess": 0, "totalError": 1}}
+
+    def ledger_error(self, error: LedgerError) -> ApiError:
+        if isinstance(error, NotFound):
+            return ApiError(404, "not_found", error.message)
+        if isinstance(error, InvalidAmount):
+            return ApiError(400, "validation_error", error.message)
+        codes = {Unbalanced: "GL-1001", InvalidEntry: "GL-1002", UnknownReference: "GL-1003",
+                 InvalidTransition: "GL-1006"}
+        return ApiError(422, codes.get(type(error), "GL-1006"), error.message)
+
+    def credentials(self, base_url: str) -> dict[str, Any]:
+        pair = self.state.fixture_tokens[0]
+        client = self.state.clients[pair.client_id]
+        api = f"{base_url}/ia/api/v1"
+        return {"provider": self.name, "base_url": api, "token_url": api + TOKEN_PATH, "client_id": client.id,
+                "client_secret": client.secret, "username": f"{pair.claims['user']}@{pair.tenant_id}",
+                "company_id": pair.tenant_id, "access_token": pair.access_token, "refresh_token": pair.refresh_token}
+
+    def dispatch(self, call: Call) -> Reply:
+        """Idempotency-Key on POSTs (D18): per company, same body replays, another body is a conflict."""
+        key = call.request.headers.get("Idempotency-Key")
+        if call.operation.id not in IDEMPOTENT or not key:
+            return super().dispatch(call)
+        slot, print_ = (call.tenant.id, key), fingerprint(call.operation.id, call.raw_body)
+        try:
+            stored = self.state.idempotency.begin(slot, print_)
+        except (KeyReused, KeyInFlight) as exc:
+            raise ApiError(409, "conflict", f"{exc} Use a new Idempotency-Key for a new request.") from None
+        if stored is not None:
+            return stored.reply
+        try:
+            reply = super().dispatch(call)
+        except BaseException:
+            self.state.idempotency.abandon(slot)
+            raise
+        self.state.idempotency.finish(slot, print_, reply)
+        return reply
+
+    # -- OAuth2 ---------------------------------------------------------------------------------------------
+
+    @handles("getToken")
+    def get_token(self, call: Call) -> Reply:
+        body = call.body or {}
+        basic = call.request.authorization
+        client_id = body.get("client_id") or (basic.username if basic and basic.type == "basic" else None)
+        secret = body.get("client_secret") or (basic.password if basic and basic.type == "basic" else None)
+        client = self.state.clients.get(client_id or "")
+        if client is None or client.secret != secret:
+            raise ApiError(401, "invalid_client", "Client authentication failed: check client_id and client_secret.")
+        grant = body.get("grant_type")
+        tokens = self.state.tokens
+        if grant == "client_credentials":
+            user, company, entity = self._username(body.get("username"))
+            pair = tokens.issue(client.id, company, user=user, entity=entity)
+        elif grant == "refresh_token":
+            if not body.get("refresh_token"):
+                raise ApiError(400, "invalid_request", "refresh_token is required for grant_type refresh_token.")
+            try:
+                pair = tokens.refresh(body["refresh_token"], client.id)
+            except GrantInvalid:
+                raise ApiError(400, "invalid_grant", "The refresh token is invalid, expired or already used.") from None
+        elif grant == "authorization_code":
+            pair = self._redeem(client.id, body.get("code"), body.get("redirect_uri"))
+        elif not grant:
+            raise ApiError(400, "invalid_request", "grant_type is required: client_credentials, refresh_token or "
+                                                   "authorization_code.")
+        else:
+            raise ApiError(400, "unsupported_grant_type", f"grant_type {grant} is not supported.")
+        return 200, {"access_token": pair.access_token, "token_type": "Bearer",
+                     "expires_in": int(tokens.access_ttl.total_seconds()), "refresh_token": pair.refresh_token}
+
+    @staticmethod
+    def _username(username: str | None) -> tuple[str, str, str | None]:
+        try:
+            return parse_username(username or "")
+        except ValueError:
+            raise ApiError(400, "invalid_request", "username must be userId@companyId or userId@companyId|entityId."
+                           ) from None
+
+    def _redeem(self, client_id: str, code: str | None, redirect_uri: str | None) -> Any:
+        if not code:
+            raise ApiError(400, "invalid_request", "code is required for grant_type authorization_code.")
+        username = self.state.codes.pop(code, None)
+        if username is not None:
+            user, company, entity = parse_username(username)
+            return self.state.tokens.issue(client_id, company, user=user, entity=entity)
+        try:
+            return self.state.tokens.redeem_code(code, client_id, redirect_uri)
+        except GrantInvalid:
+            raise ApiError(400, "invalid_grant", "The authorization code is invalid, expired or already used.") from None
+
+    # -- journal entries ------------------------------------------------------------------------------------
+
+    @handles("listJournalEntries")
+    def list_journal_entries(self, call: Call) -> Reply:
+        with call.tenant.lock:
+            keys = sorted(call.tenant.book.entries, key=int)
+        return self._refs(call, keys, wire.ENTRY_PATH, lambda key: key)
+
+    @handles("createJournalEntry")
+    def create_journal_entry(self, call: Call) -> Reply:
+        company = call.tenant
+        with company.lock:
+            entry = rules.create_entry(company, call.body, call.principal["user"])
+        return 201, envelope(wire.ref(wire.ENTRY_PATH, entry.id))
+
+    @handles("getJournalEntry")
+    def get_journal_entry(self, call: Call) -> Reply:
+        company = call.tenant
+        entry = self._lookup(company, "entry", call.path["key"])
+        return 200, envelope(wire.entry_out(company, entry, self._today()))
+
+    @handles("updateJournalEntry")
+    def update_journal_entry(self, call: Call) -> Reply:
+        company = call.tenant
+        with company.lock:
+            entry = self._lookup(company, "entry", call.path["key"])
+            rules.update_entry(company, entry, call.body, call.principal["user"])
+        return 200, envelope(wire.ref(wire.ENTRY_PATH, entry.id))
+
+    @handles("deleteJournalEntry")
+    def delete_journal_entry(self, call: Call) -> Reply:
+        company = call.tenant
+        with company.lock:
+            rules.delete_entry(company, self._lookup(company, "entry", call.path["key"]))
+        return 204, None
+
+    # -- workflows ------------------------------------------------------------------------------------------
+
+    @handles("submitJournalEntry")
+    def submit_journal_entry(self, call: Call) -> Reply:
+        return self._workflow(call, lambda c, e, user: rules.submit(c, e, user))
+
+    @handles("approveJournalEntry")
+    def approve_journal_entry(self, call: Call) -> Reply:
+        return self._workflow(call, lambda c, e, user: rules.approve(c, e, user, call.body.get("notes")))
+
+    @handles("declineJournalEntry")
+    def decline_journal_entry(self, call: Call) -> Reply:
+        return self._workflow(call, lambda c, e, user: rules.simple_action(c, e, "decline", user,
+                                                                           call.body.get("notes")))
+
+    @handles("recallJournalEntry")
+    def recall_journal_entry(self, call: Call) -> Reply:
+        return self._workflow(call, lambda c, e, user: rules.simple_action(c, e, "recall", user))
+
+    @handles("reverseJournalEntry")
+    def reverse_journal_entry(self, call: Call) -> Reply:
+        on = to_date(call.body["reverseDate"])
+        return self._workflow(call, lambda c, e, user: rules.reverse(c, e, on, user))
+
+    @handles("reclassifyJournalEntry")
+    def reclassify_journal_entry(self, call: Call) -> Reply:
+        return self._workflow(call, lambda c, e, user: rules.reclassify(c, e, call.body, user))
+
+    def _workflow(self, call: Call, act: Callable[[Any, JournalEntry, str], JournalEntry]) -> Reply:
+        company = call.tenant
+        with company.lock:
+            entry = act(company, self._lookup(company, "entry", call.body["key"]), call.principal["user"])
+        return 200, envelope({**wire.ref(wire.ENTRY_PATH, entry.id),
+                              "state": wire.entry_state(entry, self._today())})
+
+    # -- query service --------------------------------------------------------------------------------------
+
+    @handles("queryObjects")
+    def query_objects(self, call: Call) -> Reply:
+        company, today = call.tenant, self._today()
+        with company.lock:
+            entries = list(company.book.entries.values())
+        objects = {
+            "general-ledger/journal-entry": lambda: [wire.entry_out(company, e, today) for e in entries],
+            "general-ledger/journal-entry-line": lambda: wire.query_lines(company, entries, today),
+            "general-ledger/account": lambda: [wire.account_out(a) for a in company.book.accounts.values()],
+            "general-ledger/journal": lambda: [wire.journal_out(j) for j in company.journals.values()],
+        }
+        try:
+            result = run_query(call.body, objects, today=today)
+        except QueryError as exc:
+            raise ApiError(400, exc.error_id, exc.message, details=[
+                {"errorId": exc.error_id, "target": exc.target or "", "message": exc.message}]) from None
+        return 200, envelope(result.rows, result.meta)
+
+    # -- accounts and journals ------------------------------------------------------------------------------
+
+    @handles("listAccounts")
+    def list_accounts(self, call: Call) -> Reply:
+        accounts = call.tenant.book.accounts
+        return self._refs(call, sorted(accounts, key=int), wire.ACCOUNT_PATH, lambda key: accounts[key].number)
+
+    @handles("getAccount")
+    def get_account(self, call: Call) -> Reply:
+        return 200, envelope(wire.account_out(self._lookup(call.tenant, "account", call.path["key"])))
+
+    @handles("listJournals")
+    def list_journals(self, call: Call) -> Reply:
+        journals = call.tenant.journals
+        return self._refs(call, sorted(journals, key=int), wire.JOURNAL_PATH, lambda key: journals[key].id)
+
+    @handles("getJournal")
+    def get_journal(self, call: Call) -> Reply:
+        return 200, envelope(wire.journal_out(self._lookup(call.tenant, "journal", call.path["key"])))
+
+    # -- shared pieces --------------------------------------------------------------------------------------
+
+    def _today(self) -> Any:
+        return self.clock.now().date()
+
+    @staticmethod
+    def _lookup(company: Any, kind: str, key: str) -> Any:
+        found = {"entry": company.book.entries, "account": company.book.accounts,
+                 "journal": company.journals}[kind].get(key)
+        if found is None:
+            label = {"entry": "Journal entry", "account": "GL account", "journal": "Journal"}[kind]
+            raise ApiError(404, "not_found", f"{label} {key} was not found in company {company.id}.")
+        return found
+
+    @staticmethod
+    def _refs(call: Call, keys: Sequence[str], path: str, id_of: Callable[[str], str]) -> Reply:
+        start, size = call.query.get("start", 1), call.query.get("size", 100)
+        rows = [wire.ref(path, key, id_of(key)) for key in keys[start - 1:start - 1 + size]]
+        return 200, envelope(rows, page_meta(len(keys), start, size))
+
+
+def _schema_details(code: str, message: str) -> list[dict[str, Any]]:
+    """One detail for a spec violation the framework found: unknown field, missing field, or bad value."""
+    if code != "validation_error":
+        return []
+    found = _SCHEMA_MESSAGE.match(message)
+    if found is None:
+        return []
+    pointer, reason = ("/" + found.group(1)) if found.group(1) else "", found.group(2)
+    unexpected, required = _UNEXPECTED.search(reason), _REQUIRED.search(reason)
+    if unexpected:
+        return [{"errorId": "REST-1043", "target": f"{pointer}/{unexpected.group(1)}",
+                 "message": f"{unexpected.group(1)} is not a valid field"}]
+    if required:
+        return [{"errorId": "REST-1045", "target": f"{pointer}/{required.group(1)}",
+                 "message": f"{required.group(1)} is required"}]
+    return [{"errorId": "REST-1046", "target": pointer, "message": reason.rstrip(".")}]

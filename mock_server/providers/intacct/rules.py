@@ -1,0 +1,369 @@
+"""Intacct's general-ledger rules (dossier section 6) on top of the neutral ledger: reference resolution,
+posting checks, create/update/delete, the workflow actions, reversal and reclassification.
+
+Callers hold `company.lock`; every function validates fully before its first write, so a refused request
+leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import date
+from decimal import Decimal
+from typing import Any, Iterable, Mapping, Sequence
+
+from ...errors import ApiError
+from ...ledger import Account, JournalEntry, Line, NewLine, Side, parse_amount
+from .state import AUTO_REVERSAL, WORKFLOW, Company, Journal, to_date
+from .wire import DIMENSIONS
+
+LINE_FIELDS = ("txnType", "txnAmount", "glAccount", "dimensions", "documentId", "description", "numberOfUnits",
+               "accountingPeriod", "isBillable")
+RECLASSIFY_LINE_FIELDS = ("txnType", "txnAmount", "glAccount", "dimensions", "documentId", "description")
+ALWAYS_EDITABLE = frozenset({"description", "referenceNumber", "attachment"})
+NOT_EDITABLE_WHEN_POSTED = frozenset({"glJournal", "automaticReversalDate"})
+READ_ONLY = frozenset({"key", "id", "state", "moduleName"})
+DELETABLE = frozenset({"draft", "declined", "posted"})
+
+
+def rule(code: str, message: str) -> ApiError:
+    """A GL-xxxx business rule: 422 with the rule id as errorId."""
+    return ApiError(422, code, message)
+
+
+# -- references -------------------------------------------------------------------------------------------
+
+def _resolve(ref: Mapping[str, Any], by_key: Any, by_id: Any, label: str, missing_code: str) -> Any:
+    """A reference by key and/or id (the spec or the caller has made sure one is there)."""
+    key, id_ = ref.get("key"), ref.get("id")
+    found_by_key = by_key(str(key)) if key is not None else None
+    found_by_id = by_id(str(id_)) if id_ is not None else None
+    if key is not None and found_by_key is None:
+        raise rule(missing_code, f"{label} with key {key} was not found.")
+    if id_ is not None and found_by_id is None:
+        raise rule(missing_code, f"{label} {id_} was not found.")
+    if found_by_key is not None and found_by_id is not None and found_by_key is not found_by_id:
+        raise rule("GL-1011", f"{label} key {key} and id {id_} name different objects.")
+    return found_by_key if found_by_key is not None else found_by_id
+
+
+def resolve_account(company: Company, ref: Mapping[str, Any]) -> Account:
+    return _resolve(ref, company.book.accounts.get, company.account_by_id, "GL account", "GL-1003")
+
+
+def resolve_journal(company: Company, ref: Mapping[str, Any]) -> Journal:
+    return _resolve(ref, company.journals.get, company.journal_by_id, "Journal", "GL-1004")
+
+
+def _names_something(ref: Mapping[str, Any] | None) -> bool:
+    """`{}` (as the seed's samples send) means "leave it as it is" on updates."""
+    return bool(ref) and (ref.get("key") is not None or ref.get("id") is not None)
+
+
+def _dimensions(raw: Mapping[str, Any] | None, current: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """Dimensions are stored as sent (D17); sending a dimension replaces it, an all-empty one clears it."""
+    merged = dict(current or {})
+    for name in DIMENSIONS:
+        if raw and name in raw:
+            value = {k: raw[name].get(k) for k in ("key", "id", "name") if raw[name].get(k) is not None}
+            if value:
+                merged[name] = {"key": None, "id": None, "name": None, **{k: str(v) for k, v in value.items()}}
+            else:
+                merged.pop(name, None)
+    return merged
+
+
+# -- posting checks ----------------------------------------------------------------------------------------
+
+def posting_checks(company: Company, journal: Journal, lines: Sequence[NewLine]) -> None:
+    """What an entry must satisfy before it is posted or submitted (GL-1001..1004)."""
+    if journal.status != "active" or journal.disallow_direct_posting:
+        why = "inactive" if journal.status != "active" else "closed to direct posting"
+        raise rule("GL-1004", f"Journal {journal.id} is {why}; choose another journal.")
+    for line in lines:
+        account = company.book.accounts[line.account_id]
+        if not account.active or account.attrs["disallowDirectPosting"]:
+            why = "inactive" if not account.active else "closed to direct posting"
+            raise rule("GL-1003", f"GL account {account.number} is {why}; choose another account.")
+    company.book.check_lines(lines)
+
+
+def _check_reversal_date(posting: date, reversal: Any, field: str) -> None:
+    if reversal is not None and to_date(reversal) <= posting:
+        raise rule("GL-1007", f"{field} ({to_date(reversal).isoformat()}) must be after the posting date "
+                              f"({posting.isoformat()}).")
+
+
+# -- lines -------------------------------------------------------------------------------------------------
+
+def _new_line(company: Company, raw: Mapping[str, Any], target: str) -> NewLine:
+    missing = [name for name in ("txnType", "txnAmount") if name not in raw] + (
+        [] if _names_something(raw.get("glAccount")) else ["glAccount (key or id)"])
+    if missing:
+        # The spec cannot tell new lines from edits of keyed ones, so this is a rule of the entry, not a 400.
+        raise rule("GL-1002", f"Line {target.rsplit('/', 1)[-1]} is a new line and needs {', '.join(missing)}.")
+    line = NewLine(account_id="", side=Side.DEBIT, amount=Decimal("0"), attrs={"key": None})
+    return _apply(company, line, raw, target, LINE_FIELDS)
+
+
+def _apply(company: Company, line: NewLine, raw: Mapping[str, Any], target: str,
+           fields: Iterable[str]) -> NewLine:
+    changes: dict[str, Any] = {}
+    attrs = dict(line.attrs)
+    for name in fields:
+        if name not in raw:
+            continue
+        value = raw[name]
+        if name == "txnType":
+            changes["side"] = Side(value)
+        elif name == "txnAmount":
+            changes["amount"] = parse_amount(value, field=f"{target[1:]}/txnAmount")
+        elif name == "glAccount":
+            if _names_something(value):
+                changes["account_id"] = resolve_account(company, value).id
+        elif name == "dimensions":
+            attrs["dimensions"] = _dimensions(value, attrs.get("dimensions"))
+        elif name == "description":
+            changes["memo"] = value
+        else:
+            attrs[name] = value
+    return replace(line, attrs=attrs, **changes)
+
+
+def _as_new(line: Line) -> NewLine:
+    return NewLine(line.account_id, line.side, line.amount, line.memo, dict(line.attrs))
+
+
+def _merge_lines(company: Company, entry: JournalEntry, items: Sequence[Mapping[str, Any]], *,
+                 reclassify: bool) -> list[NewLine]:
+    """PATCH: a keyed item updates that line, an unkeyed one is appended. Reclassify cannot change an entry's
+    shape, so there an unkeyed item updates the entry's line at the same position."""
+    lines = [_as_new(line) for line in entry.lines]
+    positions = {line.attrs["key"]: index for index, line in enumerate(lines)}
+    fields = RECLASSIFY_LINE_FIELDS if reclassify else LINE_FIELDS
+    for index, item in enumerate(items):
+        target = f"/lines/{index}"
+        if item.get("key") is not None:
+            position = positions.get(str(item["key"]))
+            if position is None:
+                raise rule("GL-1010", f"Line {item['key']} does not belong to journal entry {entry.id}.")
+            lines[position] = _apply(company, lines[position], item, target, fields)
+        elif reclassify:
+            if index >= len(lines):
+                raise rule("GL-1010", f"Journal entry {entry.id} has {len(lines)} lines; reclassify cannot add "
+                                      f"line {index + 1}.")
+            lines[index] = _apply(company, lines[index], item, target, fields)
+        else:
+            lines.append(_new_line(company, item, target))
+    return lines
+
+
+def _with_keys(company: Company, lines: Sequence[NewLine]) -> list[NewLine]:
+    return [line if line.attrs.get("key") else replace(line, attrs={**line.attrs, "key": company.next_line_key()})
+            for line in lines]
+
+
+# -- create ------------------------------------------------------------------------------------------------
+
+def create_entry(company: Company, body: Mapping[str, Any], user: str) -> JournalEntry:
+    journal = resolve_journal(company, body["glJournal"])
+    state = body.get("state", "posted")
+    if state not in ("draft", "posted"):
+        raise rule("GL-1005", f"A new journal entry can be created as draft or posted, not {state}; create it as "
+                              f"draft and use the workflows to move it on.")
+    posting = to_date(body["postingDate"])
+    _check_reversal_date(posting, body.get("automaticReversalDate"), "automaticReversalDate")
+    lines = [_new_line(company, raw, f"/lines/{index}") for index, raw in enumerate(body["lines"])]
+    if state == "posted":
+        posting_checks(company, journal, lines)
+    company.book.check_lines(lines)
+    attrs = {"journal": journal.key, "txnNumber": None, "createdBy": user, "modifiedBy": user,
+             **_header_attrs(body, {})}
+    entry = company.book.add_entry(
+        on=posting, memo=body["description"], lines=_with_keys(company, lines), reference=body.get("referenceNumber"),
+        status=state, posted=state in WORKFLOW.posted, entry_id=company.next_entry_key(),
+        attrs={**attrs, "txnNumber": company.next_txn_number(journal.key)})
+    if state == "posted":
+        entry = _schedule_automatic_reversal(company, entry)
+    return entry
+
+
+def _header_attrs(body: Mapping[str, Any], current: Mapping[str, Any]) -> dict[str, Any]:
+    attrs = dict(current)
+    if "automaticReversalDate" in body:
+        value = body["automaticReversalDate"]
+        attrs["automaticReversalDate"] = None if value is None else to_date(value).isoformat()
+    for name in ("attachment", "baseLocation"):
+        if name in body:
+            attrs[name] = {k: body[name].get(k) for k in ("key", "id")}
+    if "tax" in body:
+        attrs["taxImplication"] = body["tax"].get("taxImplication")
+        if "taxSolution" in body["tax"]:
+            attrs["taxSolution"] = {k: body["tax"]["taxSolution"].get(k) for k in ("key", "id")}
+    return attrs
+
+
+def _schedule_automatic_reversal(company: Company, entry: JournalEntry) -> JournalEntry:
+    """An effective entry with automaticReversalDate gets its reversing entry at once (dossier section 6)."""
+    when = entry.attrs.get("automaticReversalDate")
+    if not when or entry.status not in ("posted", "approved"):
+        return entry
+    reversal = _add_reversal(company, entry, date.fromisoformat(when))
+    return company.book.transition(entry.id, AUTO_REVERSAL, "schedule",
+                                   attrs={**entry.attrs, "reversedBy": reversal.id})
+
+
+def _add_reversal(company: Company, entry: JournalEntry, on: date, key: str | None = None,
+                  line_keys: Sequence[str] = ()) -> JournalEntry:
+    keys = list(line_keys) or [company.next_line_key() for _ in entry.lines]
+    lines = [NewLine(line.account_id, Side.CREDIT if line.side is Side.DEBIT else Side.DEBIT, line.amount,
+                     line.memo, {**line.attrs, "key": line_key, "reversal": True})
+             for line, line_key in zip(entry.lines, keys)]
+    journal_key = entry.attrs["journal"]
+    attrs = {**entry.attrs, "txnNumber": company.next_txn_number(journal_key), "automaticReversalDate": None,
+             "reversedBy": None, "reversalOf": entry.id, "reversedFromDate": entry.date.isoformat()}
+    return company.book.add_entry(on=on, memo=entry.memo, lines=lines, reference=entry.reference, status="posted",
+                                  posted=True, entry_id=key or company.next_entry_key(), attrs=attrs)
+
+
+# -- update ------------------------------------------------------------------------------------------------
+
+def update_entry(company: Company, entry: JournalEntry, body: Mapping[str, Any], user: str) -> JournalEntry:
+    if body.get("key") is not None and str(body["key"]) != entry.id:
+        # A cross-field check the spec cannot express; 422 like other key/id disagreements (GL-1011).
+        raise rule("GL-1011", f"The body key {body['key']!r} does not match the journal entry key {entry.id} in "
+                              f"the path.")
+    status = entry.status
+    sent = set(body) - READ_ONLY
+    if status in ("draft", "declined"):
+        locked: set[str] = set()
+    elif status == "posted":
+        locked = sent & NOT_EDITABLE_WHEN_POSTED
+    else:
+        locked = sent - ALWAYS_EDITABLE
+    if locked:
+        raise rule("GL-1009", f"{', '.join(sorted(locked))} cannot be changed on a {status} journal entry"
+                              f"{'' if status == 'posted' else '; only description, referenceNumber and attachment can'}.")
+    action = _requested_action(status, body.get("state"))
+    journal = resolve_journal(company, body["glJournal"]) if _names_something(body.get("glJournal")) else \
+        company.journals[entry.attrs["journal"]]
+    posting = to_date(body["postingDate"]) if "postingDate" in body else entry.date
+    attrs = _header_attrs(body, entry.attrs)
+    _check_reversal_date(posting, attrs.get("automaticReversalDate"), "automaticReversalDate")
+    lines = _merge_lines(company, entry, body["lines"], reclassify=False) if "lines" in body else \
+        [_as_new(line) for line in entry.lines]
+    if status == "posted" or action is not None:
+        posting_checks(company, journal, lines)
+    company.book.check_lines(lines)
+
+    changes: dict[str, Any] = {"attrs": {**attrs, "journal": journal.key, "modifiedBy": user}}
+    if "postingDate" in body:
+        changes["on"] = posting
+    if "description" in body:
+        changes["memo"] = body["description"]
+    if "referenceNumber" in body:
+        changes["reference"] = body["referenceNumber"]
+    if "lines" in body:
+        changes["lines"] = _with_keys(company, lines)
+    updated = company.book.update_entry(entry.id, **changes)
+    if action is not None:
+        updated = company.book.transition(entry.id, WORKFLOW, action)
+    if updated.status == "posted":
+        updated = _schedule_automatic_reversal(company, updated)
+    return updated
+
+
+def _requested_action(status: str, state: str | None) -> str | None:
+    """PATCH `state`: the current one is ignored; draft -> posted and draft/declined -> submitted happen."""
+    if state is None or state == status:
+        return None
+    action = {"posted": "post", "submitted": "submit"}.get(state)
+    if action is None or not WORKFLOW.allows(status, action):
+        raise rule("GL-1006", f"A {status} journal entry cannot be moved to {state} by an update; use the "
+                              f"workflow endpoints.")
+    return action
+
+
+# -- delete ------------------------------------------------------------------------------------------------
+
+def delete_entry(company: Company, entry: JournalEntry) -> None:
+    if entry.status not in DELETABLE:
+        raise rule("GL-1006", f"A {entry.status} journal entry cannot be deleted; only draft, declined and posted "
+                              f"entries can.")
+    if entry.attrs.get("reversedBy") or entry.attrs.get("reversalOf"):
+        raise rule("GL-1006", f"Journal entry {entry.id} is part of a reversal pair and cannot be deleted.")
+    company.book.delete_entry(entry.id)
+
+
+# -- workflows ---------------------------------------------------------------------------------------------
+
+def submit(company: Company, entry: JournalEntry, user: str) -> JournalEntry:
+    WORKFLOW.next(entry.status, "submit")
+    posting_checks(company, company.journals[entry.attrs["journal"]], [_as_new(line) for line in entry.lines])
+    return company.book.transition(entry.id, WORKFLOW, "submit", attrs={**entry.attrs, "modifiedBy": user})
+
+
+def approve(company: Company, entry: JournalEntry, user: str, notes: str | None) -> JournalEntry:
+    approved = company.book.transition(entry.id, WORKFLOW, "approve",
+                                       attrs={**entry.attrs, "modifiedBy": user, "notes": notes})
+    return _schedule_automatic_reversal(company, approved)
+
+
+def simple_action(company: Company, entry: JournalEntry, action: str, user: str,
+                  notes: str | None = None) -> JournalEntry:
+    attrs = {**entry.attrs, "modifiedBy": user}
+    if notes is not None:
+        attrs["notes"] = notes
+    return company.book.transition(entry.id, WORKFLOW, action, attrs=attrs)
+
+
+def reverse(company: Company, entry: JournalEntry, on: date, user: str, *, key: str | None = None,
+            line_keys: Sequence[str] = ()) -> JournalEntry:
+    if entry.attrs.get("reversalOf"):
+        raise rule("GL-1006", f"Journal entry {entry.id} is itself a reversal and cannot be reversed.")
+    if entry.attrs.get("reversedBy"):
+        raise rule("GL-1006", f"Journal entry {entry.id} is already reversed by {entry.attrs['reversedBy']}.")
+    WORKFLOW.next(entry.status, "reverse")
+    _check_reversal_date(entry.date, on, "reverseDate")
+    reversal = _add_reversal(company, entry, on, key, line_keys)
+    return company.book.transition(entry.id, WORKFLOW, "reverse",
+                                   attrs={**entry.attrs, "reversedBy": reversal.id, "modifiedBy": user})
+
+
+def reclassify(company: Company, entry: JournalEntry, body: Mapping[str, Any], user: str) -> JournalEntry:
+    WORKFLOW.next(entry.status, "reclassify")
+    lines = _merge_lines(company, entry, body.get("lines") or (), reclassify=True)
+    posting_checks(company, company.journals[entry.attrs["journal"]], lines)
+    total = sum((line.amount for line in lines if line.side is Side.DEBIT), Decimal("0.00"))
+    if total != entry.total_debit:
+        raise rule("GL-1008", f"Reclassification must keep the entry's total at {entry.total_debit} "
+                              f"(the new lines total {total}).")
+    changes: dict[str, Any] = {"lines": _with_keys(company, lines),
+                               "attrs": {**_header_attrs({k: body[k] for k in ("attachment",) if k in body},
+                                                         entry.attrs), "modifiedBy": user}}
+    if "description" in body:
+        changes["memo"] = body["description"]
+    if "referenceNumber" in body:
+        changes["reference"] = body["referenceNumber"]
+    return company.book.update_entry(entry.id, **changes)
+
+
+# -- fixtures ----------------------------------------------------------------------------------------------
+
+def seed_entries(company: Company, entries: Iterable[Mapping[str, Any]]) -> None:
+    for raw in entries:
+        journal = company.journal_by_id(raw["journal"])
+        lines = [NewLine(company.account_by_id(str(line["account"])).id, Side(line["txnType"]),
+                         Decimal(str(line["txnAmount"])), line.get("description"),
+                         {"key": str(line["key"]), "dimensions": _dimensions(line.get("dimensions"))})
+                 for line in raw["lines"]]
+        state = raw["state"]
+        entry = company.book.add_entry(
+            on=to_date(raw["postingDate"]), memo=raw["description"], lines=lines,
+            reference=raw.get("referenceNumber"), status=state, posted=state in WORKFLOW.posted,
+            entry_id=str(raw["key"]),
+            attrs={"journal": journal.key, "txnNumber": company.next_txn_number(journal.key), "createdBy": "admin",
+                   "modifiedBy": "admin"})
+        if raw.get("reverseDate"):
+            reverse(company, entry, to_date(raw["reverseDate"]), "admin", key=str(raw["reversalKey"]),
+                    line_keys=[str(k) for k in raw["reversalLineKeys"]])

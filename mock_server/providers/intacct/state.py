@@ -1,0 +1,162 @@
+"""Intacct's tenants: one company per company id, each with its own ledger, chart of accounts and journals.
+
+Companies appear the first time a token names them (dossier D4): every one starts with the fixture chart and
+journals; the companies listed in the fixtures also get their journal entries.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any, Mapping
+
+from ...auth.oauth import TokenPair, TokenStore
+from ...clock import Clock, IdGenerator
+from ...idempotency import IdempotencyStore
+from ...ledger import Account, AccountKind, Book, Workflow
+
+ACCESS_TTL = timedelta(seconds=3600)
+REFRESH_TTL = timedelta(days=30)
+CODE_TTL = timedelta(seconds=600)
+IDEMPOTENCY_TTL = timedelta(hours=24)
+FIXTURE_TOKEN_TTL = timedelta(days=365)  # the pre-issued token must outlive a working day of exploring
+
+# "Effective" states count in balances; reversed and reversalPending entries stay in the GL next to the
+# posted entry that offsets them.
+WORKFLOW = Workflow(
+    transitions={
+        ("draft", "submit"): "submitted", ("declined", "submit"): "submitted",
+        ("draft", "post"): "posted",
+        ("submitted", "approve"): "approved", ("partiallyApproved", "approve"): "approved",
+        ("submitted", "decline"): "declined", ("partiallyApproved", "decline"): "declined",
+        ("submitted", "recall"): "draft", ("partiallyApproved", "recall"): "draft",
+        ("posted", "reverse"): "reversed", ("approved", "reverse"): "reversed",
+        ("posted", "reclassify"): "posted", ("approved", "reclassify"): "approved",
+    },
+    posted=frozenset({"posted", "approved", "reversalPending", "reversed"}))
+# automaticReversalDate is not something a caller asks for, so it stays out of WORKFLOW's hints.
+AUTO_REVERSAL = Workflow(
+    transitions={("posted", "schedule"): "reversalPending", ("approved", "schedule"): "reversalPending"},
+    posted=WORKFLOW.posted)
+
+KINDS = {("balanceSheet", "debit"): AccountKind.ASSET, ("balanceSheet", "credit"): AccountKind.LIABILITY,
+         ("incomeStatement", "credit"): AccountKind.INCOME, ("incomeStatement", "debit"): AccountKind.EXPENSE}
+
+
+@dataclass(frozen=True)
+class Journal:
+    key: str
+    id: str
+    name: str
+    status: str
+    is_adjustment: bool
+    disallow_direct_posting: bool
+    created_at: datetime
+
+
+@dataclass
+class Company:
+    id: str
+    book: Book
+    journals: dict[str, Journal] = field(default_factory=dict)  # by key
+    entry_keys: Any = None  # itertools.count
+    line_keys: Any = None
+    txn_numbers: dict[str, int] = field(default_factory=dict)  # journal key -> last number
+
+    @property
+    def lock(self) -> threading.RLock:
+        return self.book.lock
+
+    def next_entry_key(self) -> str:
+        return str(next(self.entry_keys))
+
+    def next_line_key(self) -> str:
+        return str(next(self.line_keys))
+
+    def next_txn_number(self, journal_key: str) -> int:
+        self.txn_numbers[journal_key] = self.txn_numbers.get(journal_key, 0) + 1
+        return self.txn_numbers[journal_key]
+
+    def account_by_id(self, account_id: str) -> Account | None:
+        return next((a for a in self.book.accounts.values() if a.number == account_id), None)
+
+    def journal_by_id(self, journal_id: str) -> Journal | None:
+        return next((j for j in self.journals.values() if j.id == journal_id), None)
+
+
+@dataclass(frozen=True)
+class Client:
+    id: str
+    secret: str
+
+
+class IntacctState:
+    def __init__(self, clock: Clock, ids: IdGenerator, fixtures: Mapping[str, Any]):
+        self.clock, self.ids = clock, ids
+        self.fixtures = fixtures
+        self.auth_failure_status = int(fixtures.get("authFailureStatus", 401))
+        self.clients = {c["id"]: Client(c["id"], c["secret"]) for c in fixtures.get("clients", [])}
+        self.codes: dict[str, str] = dict(fixtures.get("authorizationCodes") or {})  # code -> username
+        self.tokens = TokenStore(clock, ids, access_ttl=ACCESS_TTL, refresh_ttl=REFRESH_TTL, code_ttl=CODE_TTL)
+        self.idempotency = IdempotencyStore(clock, IDEMPOTENCY_TTL)
+        self.companies: dict[str, Company] = {}
+        self._lock = threading.Lock()
+        self.fixture_tokens: list[TokenPair] = []
+        now = clock.now()
+        for raw in fixtures.get("tokens", []):
+            user, company, entity = parse_username(raw["username"])
+            pair = TokenPair(raw["accessToken"], raw["refreshToken"], now + FIXTURE_TOKEN_TTL,
+                             now + FIXTURE_TOKEN_TTL, raw["client"], company,
+                             {"user": user, "entity": entity})
+            self.tokens.add(pair)
+            self.fixture_tokens.append(pair)
+
+    def company(self, company_id: str) -> Company:
+        """The company's books, created with the fixture chart (and fixture entries) on first use."""
+        with self._lock:
+            company = self.companies.get(company_id)
+            if company is None:
+                company = self.companies[company_id] = self._new_company(company_id)
+            return company
+
+    def _new_company(self, company_id: str) -> Company:
+        from .rules import seed_entries  # rules import this module's Company
+
+        now = self.clock.now()
+        company = Company(company_id, Book(company_id, clock=self.clock, ids=self.ids))
+        for number, raw in enumerate(self.fixtures.get("accounts", []), 1):
+            kind = KINDS[(raw["accountType"], raw["normalBalance"])]
+            company.book.add_account(Account(
+                id=str(number), name=raw["name"], kind=kind, created_at=now, updated_at=now, number=str(raw["id"]),
+                active=raw.get("status", "active") == "active",
+                attrs={"accountType": raw["accountType"], "normalBalance": raw["normalBalance"],
+                       "closingType": raw.get("closingType", "closingAccount" if raw["accountType"] ==
+                                              "incomeStatement" else "nonClosingAccount"),
+                       "disallowDirectPosting": bool(raw.get("disallowDirectPosting"))}))
+        for number, raw in enumerate(self.fixtures.get("journals", []), 1):
+            company.journals[str(number)] = Journal(
+                str(number), raw["id"], raw["name"], raw.get("status", "active"), bool(raw.get("isAdjustment")),
+                bool(raw.get("disallowDirectPosting")), now)
+        entries = ((self.fixtures.get("companies") or {}).get(company_id) or {}).get("entries", [])
+        keys = [int(e["key"]) for e in entries] + [int(e["reversalKey"]) for e in entries if "reversalKey" in e]
+        line_keys = [int(line["key"]) for e in entries for line in e["lines"]] + [
+            int(k) for e in entries for k in e.get("reversalLineKeys", ())]
+        company.entry_keys = itertools.count(max(keys, default=0) + 1)
+        company.line_keys = itertools.count(max(line_keys, default=0) + 1)
+        seed_entries(company, entries)
+        return company
+
+
+def parse_username(username: str) -> tuple[str, str, str | None]:
+    """`userId@companyId[|entityId]` -> (user, company, entity); ValueError when it is not that shape."""
+    login, _, entity = username.partition("|")
+    user, at, company = login.partition("@")
+    if not (user and at and company) or "@" in company:
+        raise ValueError(username)
+    return user, company, entity or None
+
+
+def to_date(value: Any) -> date:
+    return value if isinstance(value, date) else date.fromisoformat(str(value))
