@@ -39,9 +39,12 @@ def provider(app, name):
 @pytest.fixture
 def live_server():
     """Serve an app over real HTTP on a free loopback port (for SDKs and clients that need a socket)."""
+    import logging
     import threading
 
     from werkzeug.serving import make_server
+
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one access line per request drowns failures
 
     servers = []
 
