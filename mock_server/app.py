@@ -9,13 +9,15 @@ path falls under, so clients never see an HTML error page.
 from __future__ import annotations
 
 import logging
+import re
 from decimal import Decimal
 from typing import Any, Mapping
 from urllib.parse import parse_qsl
 
 import orjson
 from flask import Flask, Response, request
-from werkzeug.exceptions import HTTPException, MethodNotAllowed
+from werkzeug.exceptions import HTTPException
+from werkzeug.routing import BaseConverter
 
 from . import data_dir
 from .clock import Clock, IdGenerator
@@ -37,14 +39,15 @@ def create_app(config: Config | None = None) -> Flask:
     config = config or Config()
     app = Flask("ledger_mock")
     app.config["MAX_CONTENT_LENGTH"] = config.max_body_bytes
+    app.url_map.converters["not_one_of"] = _NotOneOf
     runtime = Runtime(config, Clock(config.frozen_time), IdGenerator(config.seed),
                       IdGenerator(None if config.seed is None else config.seed + 1))
-    fixtures = load_fixtures(config.fixtures)
     found = providers.names()
     selected = config.providers or tuple(found)
     unknown = set(selected) - set(found) | ({config.root_provider} - set(selected) if config.root_provider else set())
     if unknown:
         raise ValueError(f"unknown provider(s): {', '.join(sorted(unknown))}; available: {', '.join(found)}")
+    fixtures = load_fixtures(config.fixtures, selected)
 
     mounts: dict[str, Provider] = {}
     for name in selected:
@@ -54,18 +57,11 @@ def create_app(config: Config | None = None) -> Flask:
         provider.spec = spec
         prefix = "" if name == config.root_provider else f"/{name}"
         mounts[prefix] = provider
-        allowed: dict[str, set[str]] = {}
+        rules = spec.flask_rules()
         for operation in spec.operations.values():
-            app.add_url_rule(prefix + operation.flask_rule, endpoint=f"{name}.{operation.id}",
+            app.add_url_rule(prefix + rules[operation.path], endpoint=f"{name}.{operation.id}",
                              view_func=_view(provider, operation), methods=[operation.method],
                              provide_automatic_options=False)
-            allowed.setdefault(prefix + operation.flask_rule, set()).add(operation.method)
-        for rule, methods in allowed.items():
-            # Each spec path answers every other method itself, so `Allow` lists exactly that path's methods,
-            # even where a static path (/bulk) shadows a templated one (/{id}).
-            others = _METHODS - methods - ({"HEAD"} if "GET" in methods else set())
-            app.add_url_rule(rule, endpoint=f"{name}.405.{rule}", view_func=_method_not_allowed(methods),
-                             methods=sorted(others), provide_automatic_options=False)
 
     app.extensions["ledger_mock"] = {"runtime": runtime, "providers": {p.name: p for p in mounts.values()},
                                      "mounts": mounts}
@@ -87,15 +83,12 @@ def create_app(config: Config | None = None) -> Flask:
     return app
 
 
-_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"})
+class _NotOneOf(BaseConverter):
+    """A path segment that is anything but the given static names (see Spec.flask_rules)."""
 
-
-def _method_not_allowed(methods: set[str]):
-    allow = ", ".join(sorted(methods | ({"HEAD"} if "GET" in methods else set())))
-
-    def view(**_: str) -> Response:
-        raise MethodNotAllowed(valid_methods=allow.split(", "))
-    return view
+    def __init__(self, url_map: Any, *excluded: str):
+        super().__init__(url_map)
+        self.regex = "(?!(?:%s)$)[^/]+" % "|".join(re.escape(word) for word in excluded)
 
 
 def _view(provider: Provider, operation: Operation):

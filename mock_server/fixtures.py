@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable
 
 from . import data_dir, read_yaml
 
 
-def load_fixtures(source: Path | None = None) -> dict[str, Any]:
-    """Read one YAML file, or every *.yaml in a folder (the embedded defaults when `source` is None)."""
+def load_fixtures(source: Path | None = None, providers: Iterable[str] | None = None) -> dict[str, Any]:
+    """Read one YAML file, or a folder of `<provider>.yaml` files (the embedded defaults when `source` is None);
+    from a folder, only the files of the providers asked for, when that is known."""
     source = Path(source) if source else data_dir("fixtures")
-    files = sorted(source.glob("*.yaml")) if source.is_dir() else [source]
+    if not source.is_dir():
+        files = [source]
+    elif providers is None:
+        files = sorted(source.glob("*.yaml"))
+    else:
+        files = [source / f"{name}.yaml" for name in providers if (source / f"{name}.yaml").exists()]
     merged: dict[str, Any] = {}
     for path in files:
         document = read_yaml(path) or {}

@@ -9,10 +9,12 @@ import os
 from datetime import datetime
 from pathlib import Path
 
-from flask import Flask
+from typing import TYPE_CHECKING
 
-from .app import create_app
 from .config import Config
+
+if TYPE_CHECKING:
+    from flask import Flask
 
 ENV_VAR = "LEDGER_MOCK_CONFIG"
 
@@ -32,7 +34,9 @@ def config_from_env() -> Config:
     return Config(**raw)
 
 
-def app_from_env() -> Flask:
+def app_from_env() -> "Flask":
+    from .app import create_app  # here, in the worker: the supervising process never needs Flask
+
     return create_app(config_from_env())
 
 

@@ -60,3 +60,11 @@ def test_startup_refuses_a_spec_and_handlers_that_disagree():
         check_handlers(spec, {k: v for k, v in handlers.items() if k != "listTags"}, "count")
     with pytest.raises(RuntimeError, match=r"handlers without operations \['archiveTag'\]"):
         check_handlers(spec, {**handlers, "archiveTag": None}, "count")
+
+
+def test_a_static_path_shadows_the_templated_one_for_every_method(count):
+    """`/journal-entries/bulk` is the bulk path, never the entry with id "bulk": other methods there are 405."""
+    response = count.delete("/journal-entries/bulk")
+    assert_error(response, 405, "method_not_allowed")
+    assert response.headers["Allow"] == "POST"
+    assert count.delete("/journal-entries/e0000000-0000-4000-8000-000000000004").status_code == 200

@@ -100,7 +100,7 @@ _RBRACE: "}"
 %ignore WS
 """
 
-_parser = Lark(_GRAMMAR, parser="lalr", start=["start", "order"])
+_parser = Lark(_GRAMMAR, parser="lalr", start=["start", "order"], cache=True)  # cached: startup time
 
 _TOKEN_NAMES = {
     "_AND": "'&&'", "_OR": "'||'", "_LBRACE": "'{'", "_RBRACE": "'}'", "PROPERTY": "a property name",

@@ -142,8 +142,8 @@ path: NAME ("." NAME)*
 NAME: /[A-Za-z_][A-Za-z0-9_]*/
 """
 
-_expression_parser = Lark(_EXPRESSION_GRAMMAR, parser="lalr")
-_field_parser = Lark(_FIELD_GRAMMAR, parser="lalr")
+_expression_parser = Lark(_EXPRESSION_GRAMMAR, parser="lalr", cache=True)  # cached: startup time
+_field_parser = Lark(_FIELD_GRAMMAR, parser="lalr", cache=True)
 
 
 _TOKEN_NAMES = {
