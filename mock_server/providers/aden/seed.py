@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any, Callable, Mapping
 
 from ...clock import IdGenerator
+from ..marshal import load
 from . import journal, records, wire
 from .state import AdenState, Entity, Token, User
 
@@ -34,13 +35,13 @@ def seed(state: AdenState, fixtures: Mapping[str, Any], ids: IdGenerator) -> Non
 
 def _seed_entity(entity: Entity, raw: Mapping[str, Any], admin: User, ids: IdGenerator) -> None:
     for row in raw.get("accounts", []):
-        records.new_account(entity, wire.load(wire.AccountIn(), row))
+        records.new_account(entity, load(wire.AccountIn(), row))
     for row in raw.get("periods", []):
-        records.new_period(entity, wire.load(wire.PeriodIn(), row), ids, locks=row.get("locks", ()))
+        records.new_period(entity, load(wire.PeriodIn(), row), ids, locks=row.get("locks", ()))
     for row in raw.get("approval_rules", []):
-        records.new_rule(entity, admin, wire.load(wire.RuleIn(), row))
+        records.new_rule(entity, admin, load(wire.RuleIn(), row))
     for row in raw.get("journal_entries", []):
-        fields = wire.load(wire.EntryIn(), row["entry"])
+        fields = load(wire.EntryIn(), row["entry"])
         for action, user_id, *args in row["steps"]:
             user = entity.users[user_id]
             if action == "create":

@@ -7,9 +7,9 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, Mapping
 
-from marshmallow import EXCLUDE, Schema, ValidationError, fields
+from marshmallow import EXCLUDE, Schema, fields
 
-from ...errors import ApiError, validation_error
+from ...errors import validation_error
 from ...ledger import Account, JournalEntry, Side, parse_amount
 from ...ledger.periods import Period
 
@@ -90,24 +90,6 @@ class RuleIn(_In):
     approver_type = fields.String()
     approver_role = fields.String()
     approver_user_id = fields.String()
-
-
-def load(schema: Schema, data: Any, *, partial: bool = False) -> dict[str, Any]:
-    """Run a loader; a field marshmallow refuses becomes Aden's 400 VALIDATION_ERROR naming the field."""
-    try:
-        return schema.load(data or {}, partial=partial)
-    except ValidationError as exc:
-        field, problems = next(iter(_flatten(exc.messages)))
-        raise ApiError(400, "VALIDATION_ERROR", f"`{field}`: {problems[0].rstrip('.').lower()}.",
-                       details={"field": field}) from None
-
-
-def _flatten(messages: Any, prefix: str = ""):
-    if isinstance(messages, dict):
-        for key, value in messages.items():
-            yield from _flatten(value, f"{prefix}.{key}" if prefix else str(key))
-    else:
-        yield prefix, messages if isinstance(messages, list) else [str(messages)]
 
 
 # -- out ----------------------------------------------------------------------------------------------------

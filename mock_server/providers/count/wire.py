@@ -7,7 +7,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Mapping
 
-from marshmallow import EXCLUDE, Schema, ValidationError, fields, pre_load
+from marshmallow import EXCLUDE, Schema, fields, pre_load
 
 from ...errors import validation_error
 from ...ledger import Account, Book, Flow, JournalEntry, Line, NewLine, Side, Transaction, format_amount, parse_amount
@@ -105,23 +105,6 @@ class AccountIn(_In):
     parentAccountId = fields.Raw(allow_none=True)
     institutionId = fields.Raw(allow_none=True)
     taxes = fields.List(fields.Integer(), allow_none=True)
-
-
-def load(schema: Schema, data: Any, *, partial: bool = False) -> dict[str, Any]:
-    """Run a loader; a field marshmallow refuses becomes COUNT's 400, naming the field."""
-    try:
-        return schema.load(data, partial=partial)
-    except ValidationError as exc:
-        field, problems = next(iter(_flatten(exc.messages)))
-        raise validation_error(f"`{field}` {problems[0].rstrip('.').lower()}.") from None
-
-
-def _flatten(messages: Any, prefix: str = ""):
-    if isinstance(messages, dict):
-        for key, value in messages.items():
-            yield from _flatten(value, f"{prefix}.{key}" if prefix else str(key))
-    else:
-        yield prefix, messages if isinstance(messages, list) else [str(messages)]
 
 
 def new_lines(rows: list[Mapping[str, Any]]) -> list[NewLine]:
