@@ -10,7 +10,7 @@ import base64
 import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 from ..clock import Clock, IdGenerator
 
@@ -102,9 +102,9 @@ class TokenStore:
             raise TokenExpired("The access token expired")
         return pair
 
-    def revoke_tenant(self, tenant_id: str) -> None:
+    def revoke_where(self, matches: Callable[[TokenPair], bool]) -> None:
         with self._lock:
-            for pair in [p for p in self._by_access.values() if p.tenant_id == tenant_id]:
+            for pair in [p for p in self._by_access.values() if matches(p)]:
                 self._revoke(pair)
 
     def _revoke(self, pair: TokenPair) -> None:

@@ -130,3 +130,12 @@ def test_credentials_are_ready_to_use(app):
     assert client.get(f"{JE}/132").status_code == 200
     issued = client.token_for(creds["username"])
     assert issued["access_token"]
+
+
+def test_a_new_code_exchange_revokes_the_users_older_tokens(ia):
+    """D3: exchanging an authorization code retires the same user's earlier tokens for that company."""
+    assert ia.get(JE).status_code == 200  # the fixture token of admin@DEMO
+    response = token(ia, grant_type="authorization_code", code="test-code", **CLIENT)
+    assert response.status_code == 200
+    assert_error(ia.get(JE), 401, "REST-2102", "Token is not valid", code="tokenInvalid")
+    assert ia.get(JE, token=response.get_json()["access_token"]).status_code == 200

@@ -119,3 +119,23 @@ def test_automatic_reversal_on_final_approval(ia):
     ia.workflow("submit", key)
     assert ia.workflow("approve", key).get_json()["ia::result"]["state"] == "reversalPending"
     assert ia.entry(ia.entry(key)["reversedBy"]["key"])["postingDate"] == "2025-03-01"
+
+
+def test_a_company_with_two_approval_levels_waits_in_partially_approved(app, ia):
+    from tests.intacct.conftest import IntacctClient
+    twostep = IntacctClient(app, token=ia.token_for("controller@TWOSTEP")["access_token"])
+    key = twostep.create(state="draft")
+    assert twostep.workflow("submit", key).status_code == 200
+    first = twostep.workflow("approve", key, notes="level 1")
+    assert first.status_code == 200 and first.get_json()["ia::result"]["state"] == "partiallyApproved"
+    assert twostep.entry(key)["state"] == "partiallyApproved"
+    second = twostep.workflow("approve", key, notes="level 2")
+    assert second.get_json()["ia::result"]["state"] == "approved"
+    assert_error(twostep.workflow("approve", key), 422, "GL-1006")
+    # a recall starts the approvals over
+    again = twostep.create(state="draft")
+    twostep.workflow("submit", again)
+    twostep.workflow("approve", again)
+    assert twostep.workflow("recall", again).get_json()["ia::result"]["state"] == "draft"
+    twostep.workflow("submit", again)
+    assert twostep.workflow("approve", again).get_json()["ia::result"]["state"] == "partiallyApproved"

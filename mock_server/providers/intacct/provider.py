@@ -193,16 +193,22 @@ class IntacctProvider(Provider):
                            ) from None
 
     def _redeem(self, client_id: str, code: str | None, redirect_uri: str | None) -> Any:
+        """D3: a new code exchange revokes the same user's older tokens for that company."""
         if not code:
             raise ApiError(400, "invalid_request", "code is required for grant_type authorization_code.")
+        tokens = self.state.tokens
         username = self.state.codes.pop(code, None)
         if username is not None:
             user, company, entity = parse_username(username)
-            return self.state.tokens.issue(client_id, company, user=user, entity=entity)
+            tokens.revoke_where(lambda p: p.tenant_id == company and p.claims.get("user") == user)
+            return tokens.issue(client_id, company, user=user, entity=entity)
         try:
-            return self.state.tokens.redeem_code(code, client_id, redirect_uri)
+            pair = tokens.redeem_code(code, client_id, redirect_uri)
         except GrantInvalid:
             raise ApiError(400, "invalid_grant", "The authorization code is invalid, expired or already used.") from None
+        tokens.revoke_where(lambda p: p is not pair and p.tenant_id == pair.tenant_id
+                            and p.claims.get("user") == pair.claims.get("user"))
+        return pair
 
     # -- journal entries ------------------------------------------------------------------------------------
 

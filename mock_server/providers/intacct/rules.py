@@ -14,7 +14,7 @@ from typing import Any, Iterable, Mapping, Sequence
 
 from ...errors import ApiError
 from ...ledger import Account, JournalEntry, Line, NewLine, Side, parse_amount
-from .state import AUTO_REVERSAL, WORKFLOW, Company, Journal, to_date
+from .state import AUTO_REVERSAL, PARTIAL_APPROVAL, WORKFLOW, Company, Journal, to_date
 from .wire import DIMENSIONS
 
 LINE_FIELDS = ("txnType", "txnAmount", "glAccount", "dimensions", "documentId", "description", "numberOfUnits",
@@ -300,13 +300,18 @@ def delete_entry(company: Company, entry: JournalEntry) -> None:
 def submit(company: Company, entry: JournalEntry, user: str) -> JournalEntry:
     WORKFLOW.next(entry.status, "submit")
     posting_checks(company, company.journals[entry.attrs["journal"]], [_as_new(line) for line in entry.lines])
-    return company.book.transition(entry.id, WORKFLOW, "submit", attrs={**entry.attrs, "modifiedBy": user})
+    return company.book.transition(entry.id, WORKFLOW, "submit",
+                                   attrs={**entry.attrs, "modifiedBy": user, "approvals": ()})
 
 
 def approve(company: Company, entry: JournalEntry, user: str, notes: str | None) -> JournalEntry:
-    approved = company.book.transition(entry.id, WORKFLOW, "approve",
-                                       attrs={**entry.attrs, "modifiedBy": user, "notes": notes})
-    return _schedule_automatic_reversal(company, approved)
+    """One approval level per call: partiallyApproved until the company's last level, then approved."""
+    approvals = (*entry.attrs.get("approvals", ()), user)
+    workflow = WORKFLOW if len(approvals) >= company.approval_levels else PARTIAL_APPROVAL
+    approved = company.book.transition(entry.id, workflow, "approve",
+                                       attrs={**entry.attrs, "modifiedBy": user, "notes": notes,
+                                              "approvals": approvals})
+    return _schedule_automatic_reversal(company, approved) if approved.status == "approved" else approved
 
 
 def simple_action(company: Company, entry: JournalEntry, action: str, user: str,

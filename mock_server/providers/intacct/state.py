@@ -36,6 +36,11 @@ WORKFLOW = Workflow(
         ("posted", "reclassify"): "posted", ("approved", "reclassify"): "approved",
     },
     posted=frozenset({"posted", "approved", "reversalPending", "reversed"}))
+# An approval below the company's last level (`approvalLevels`) keeps the entry waiting; kept apart from WORKFLOW
+# so its hints name one `approve` action.
+PARTIAL_APPROVAL = Workflow(
+    transitions={("submitted", "approve"): "partiallyApproved", ("partiallyApproved", "approve"): "partiallyApproved"},
+    posted=WORKFLOW.posted)
 # automaticReversalDate is not something a caller asks for, so it stays out of WORKFLOW's hints.
 AUTO_REVERSAL = Workflow(
     transitions={("posted", "schedule"): "reversalPending", ("approved", "schedule"): "reversalPending"},
@@ -64,6 +69,7 @@ class Company:
     entry_keys: Any = None  # itertools.count
     line_keys: Any = None
     txn_numbers: dict[str, int] = field(default_factory=dict)  # journal key -> last number
+    approval_levels: int = 1  # approvals a submitted entry needs before it is approved (dossier section 6)
 
     @property
     def lock(self) -> threading.RLock:
@@ -139,7 +145,9 @@ class IntacctState:
             company.journals[str(number)] = Journal(
                 str(number), raw["id"], raw["name"], raw.get("status", "active"), bool(raw.get("isAdjustment")),
                 bool(raw.get("disallowDirectPosting")), now)
-        entries = ((self.fixtures.get("companies") or {}).get(company_id) or {}).get("entries", [])
+        settings = (self.fixtures.get("companies") or {}).get(company_id) or {}
+        company.approval_levels = int(settings.get("approvalLevels", 1))
+        entries = settings.get("entries", [])
         keys = [int(e["key"]) for e in entries] + [int(e["reversalKey"]) for e in entries if "reversalKey" in e]
         line_keys = [int(line["key"]) for e in entries for line in e["lines"]] + [
             int(k) for e in entries for k in e.get("reversalLineKeys", ())]
