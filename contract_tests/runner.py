@@ -86,7 +86,7 @@ def in_process_mock(provider: str) -> Iterator[tuple[str, dict[str, str]]]:
     thread.start()
     base = f"http://127.0.0.1:{server.server_port}/{provider}"
     try:
-        yield base, app.extensions["ledger_mock"]["providers"][provider].credentials(base)
+        yield base, app.extensions["ledger_mock"].providers[provider].credentials(base)
     finally:
         server.shutdown()
 

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 from decimal import Decimal
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 from urllib.parse import parse_qsl
 
 import orjson
@@ -19,20 +20,74 @@ from flask import Flask, Response, request
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import BaseConverter
 
-from . import data_dir
+from . import admin, data_dir, faults, providers
 from .clock import Clock, IdGenerator
 from .config import Config
 from .errors import ApiError
+from .faults import Faults
 from .fixtures import load_fixtures
+from .journal import RequestJournal, redact_body, redact_headers
 from .ledger import LedgerError
-from . import providers
 from .providers import Call, Provider, Runtime
 from .spec import Operation, Spec, check_handlers, read_json
 
 log = logging.getLogger("ledger_mock")
+access = logging.getLogger("ledger_mock.access")
 
 _HTTP_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
                405: "method_not_allowed", 413: "payload_too_large", 415: "unsupported_media_type"}
+
+
+class Mock:
+    """The running mock: its providers (rebuilt from fixtures on reset), the request journal and the faults.
+
+    Views look their provider up here on every call, so a reset swaps whole provider states atomically.
+    """
+
+    def __init__(self, config: Config, selected: tuple[str, ...], fixtures: Mapping[str, Any]):
+        self.config = config
+        self.fixtures = fixtures
+        self.runtime = Runtime(config, Clock(config.frozen_time), IdGenerator(config.seed),
+                               IdGenerator(None if config.seed is None else config.seed + 1))
+        self.journal = RequestJournal()
+        self.faults = Faults(self.runtime.clock, self.runtime.request_ids, config.seed)
+        for raw in (fixtures.get("_mock") or {}).get("faults", []):
+            self.faults.add(raw)
+        self.specs: dict[str, Spec] = {}
+        self.providers: dict[str, Provider] = {}
+        self.mounts: dict[str, str] = {}  # prefix -> provider name
+        for name in selected:
+            provider = self._build(name)
+            self.mounts["" if name == config.root_provider else f"/{name}"] = name
+            self.providers[name] = provider
+
+    def _build(self, name: str) -> Provider:
+        cls = providers.load(name)
+        provider = cls(self.runtime, self.fixtures.get(name) or {})
+        if name not in self.specs:
+            spec = Spec(data_dir("openapi") / cls.spec_file, validate_responses=self.config.validate_responses)
+            check_handlers(spec, cls.handlers, name)
+            self.specs[name] = spec
+        provider.spec = self.specs[name]
+        return provider
+
+    def reset(self, name: str | None = None) -> list[str]:
+        """Back to the fixtures: one provider, or all of them with the id sequence restarted as at startup."""
+        names = [name] if name else list(self.providers)
+        if name is None:
+            self.runtime.ids.reseed(self.config.seed)
+            self.journal.clear()
+        for each in names:
+            self.providers[each] = self._build(each)
+        return names
+
+    def provider_at(self, path: str) -> Provider | None:
+        best = None
+        for prefix, name in self.mounts.items():
+            if (path == prefix or path.startswith(prefix + "/") or prefix == "") and (
+                    best is None or len(prefix) > len(best[0])):
+                best = (prefix, name)
+        return self.providers[best[1]] if best else None
 
 
 def create_app(config: Config | None = None) -> Flask:
@@ -40,45 +95,36 @@ def create_app(config: Config | None = None) -> Flask:
     app = Flask("ledger_mock")
     app.config["MAX_CONTENT_LENGTH"] = config.max_body_bytes
     app.url_map.converters["not_one_of"] = _NotOneOf
-    runtime = Runtime(config, Clock(config.frozen_time), IdGenerator(config.seed),
-                      IdGenerator(None if config.seed is None else config.seed + 1))
     found = providers.names()
     selected = config.providers or tuple(found)
     unknown = set(selected) - set(found) | ({config.root_provider} - set(selected) if config.root_provider else set())
     if unknown:
         raise ValueError(f"unknown provider(s): {', '.join(sorted(unknown))}; available: {', '.join(found)}")
-    fixtures = load_fixtures(config.fixtures, selected)
+    mock = Mock(config, tuple(selected), load_fixtures(config.fixtures, (*selected, "_mock")))
+    app.extensions["ledger_mock"] = mock
 
-    mounts: dict[str, Provider] = {}
-    for name in selected:
-        provider = providers.load(name)(runtime, fixtures.get(name) or {})
-        spec = Spec(data_dir("openapi") / provider.spec_file, validate_responses=config.validate_responses)
-        check_handlers(spec, provider.handlers, name)
-        provider.spec = spec
-        prefix = "" if name == config.root_provider else f"/{name}"
-        mounts[prefix] = provider
+    for prefix, name in mock.mounts.items():
+        spec = mock.specs[name]
         rules = spec.flask_rules()
         for operation in spec.operations.values():
             app.add_url_rule(prefix + rules[operation.path], endpoint=f"{name}.{operation.id}",
-                             view_func=_view(provider, operation), methods=[operation.method],
+                             view_func=_view(mock, name, lambda name=name: mock.providers[name], operation),
+                             methods=[operation.method],
                              provide_automatic_options=False)
-
-    app.extensions["ledger_mock"] = {"runtime": runtime, "providers": {p.name: p for p in mounts.values()},
-                                     "mounts": mounts}
+    admin.mount(app, mock, _view)
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException) -> Response:
-        provider = _provider_for(mounts, request.path)
         headers = {"Allow": ", ".join(sorted(exc.valid_methods))} if getattr(exc, "valid_methods", None) else {}
         message = {404: "Route not found.", 405: "Method not allowed."}.get(exc.code or 500, exc.description)
         error = ApiError(exc.code or 500, _HTTP_CODES.get(exc.code or 500, "error"), message, headers=headers)
-        return _error_response(provider, error, runtime.request_ids.uuid(), None)
+        return _error_response(_renderer(mock, request.path), error, mock.runtime.request_ids.uuid(), None)
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception) -> Response:
         log.exception("unhandled error on %s %s", request.method, request.path)
         error = ApiError(500, "internal_error", "Something went wrong.")
-        return _error_response(_provider_for(mounts, request.path), error, runtime.request_ids.uuid(), None)
+        return _error_response(_renderer(mock, request.path), error, mock.runtime.request_ids.uuid(), None)
 
     return app
 
@@ -91,28 +137,66 @@ class _NotOneOf(BaseConverter):
         self.regex = "(?!(?:%s)$)[^/]+" % "|".join(re.escape(word) for word in excluded)
 
 
-def _view(provider: Provider, operation: Operation):
-    runtime = provider.runtime
-
+def _view(mock: Mock, name: str, current: Callable[[], Provider], operation: Operation):
+    """The request pipeline for one operation; `current` finds the provider now (a reset replaces it)."""
     def view(**path_args: str) -> Response:
-        request_id = runtime.request_ids.uuid()
+        provider = current()
+        started = time.perf_counter()
+        request_id = mock.runtime.request_ids.uuid()
+        call = Call(operation, request, request_id, request.get_data(cache=True))
         try:
-            call = Call(operation, request, request_id, request.get_data(cache=True))
             provider.authenticate(call)
+            if name != admin.NAME:
+                mock.faults.apply(name, operation.id, _tenant_of(call), request.headers.get(faults.HEADER))
             found = operation.read_parameters(path_args, request.args.to_dict(flat=False), request.headers)
             call.path, call.query, call.headers = found["path"], found["query"], found["header"]
             if operation.has_body:
                 call.body = _read_body(operation, call.raw_body)
             reply = provider.dispatch(call)
         except ApiError as error:
-            return _error_response(provider, error, request_id, operation)
+            checked = None if isinstance(error, faults.InjectedFault) else operation
+            response = _error_response(provider, error, request_id, checked)
         except LedgerError as error:
-            return _error_response(provider, provider.ledger_error(error), request_id, operation)
-        status, payload, headers = reply if len(reply) == 3 else (*reply, {})
-        return _json_response(status, payload, headers, operation)
+            response = _error_response(provider, provider.ledger_error(error), request_id, operation)
+        else:
+            status, payload, headers = reply if len(reply) == 3 else (*reply, {})
+            response = _json_response(status, payload, headers, operation)
+        _account(mock, name, operation, call, response, started)
+        return response
 
-    view.__name__ = f"{provider.name}_{operation.id}"
+    view.__name__ = f"{name}_{operation.id}"
     return view
+
+
+def _tenant_of(call: Call) -> str | None:
+    tenant = getattr(call.tenant, "id", None)
+    return None if tenant is None else str(tenant)
+
+
+def _account(mock: Mock, name: str, operation: Operation, call: Call, response: Response, started: float) -> None:
+    """One structured log line per request, and the journal entry a failing CI job fetches."""
+    elapsed_ms = round((time.perf_counter() - started) * 1000, 2)
+    tenant = _tenant_of(call)
+    access.info(orjson.dumps({"method": request.method, "path": request.path, "provider": name,
+                              "operation": operation.id, "tenant": tenant, "status": response.status_code,
+                              "duration_ms": elapsed_ms, "request_id": call.request_id}).decode())
+    if name == admin.NAME:
+        return
+    mock.journal.record({
+        "at": mock.runtime.clock.now().isoformat(), "request_id": call.request_id, "provider": name,
+        "operation": operation.id, "tenant": tenant, "method": request.method, "path": request.path,
+        "query": request.query_string.decode("utf-8", "replace"), "status": response.status_code,
+        "duration_ms": elapsed_ms,
+        "request": {"headers": redact_headers(request.headers.items()),
+                    "body": redact_body(call.raw_body, request.content_type)},
+        "response": {"headers": redact_headers(response.headers.items()),
+                     "body": redact_body(response.get_data(), response.content_type)}})
+
+
+def _renderer(mock: Mock, path: str) -> Provider | None:
+    if path == admin.PREFIX or path.startswith(admin.PREFIX + "/"):
+        return mock.admin
+    return mock.provider_at(path)
 
 
 def _read_body(operation: Operation, raw: bytes) -> Any:
@@ -156,12 +240,3 @@ def _json_default(value: Any) -> Any:
     if isinstance(value, Decimal):
         return orjson.Fragment(str(value).encode())  # exact digits, never through float
     raise TypeError(f"cannot serialise {type(value).__name__}")
-
-
-def _provider_for(mounts: Mapping[str, Provider], path: str) -> Provider | None:
-    best = None
-    for prefix, provider in mounts.items():
-        if (path == prefix or path.startswith(prefix + "/") or prefix == "") and (
-                best is None or len(prefix) > len(best[0])):
-            best = (prefix, provider)
-    return best[1] if best else None

@@ -31,20 +31,39 @@ def main() -> None:
 @click.option("--strict", is_flag=True, help="Validate every response against the spec (500 on violation)")
 @click.option("--threads", default=8, show_default=True, type=int, help="Worker threads")
 @click.option("--log-level", default="info", show_default=True,
-              type=click.Choice(["debug", "info", "warning", "error"]))
+              type=click.Choice(["debug", "info", "warning", "error"]),
+              help="info: one JSON line per request (method, path, provider, tenant, status, duration)")
+@click.option("--admin-token", envvar="LEDGER_MOCK_ADMIN_TOKEN",
+              help="Bearer token for /_mock calls [none on localhost; generated and printed otherwise]")
 def serve(host: str, port: int, fixtures: Path | None, providers: str | None, root_provider: str | None, seed: int,
-          freeze_time: datetime | None, no_rate_limit: bool, strict: bool, threads: int, log_level: str) -> None:
+          freeze_time: datetime | None, no_rate_limit: bool, strict: bool, threads: int, log_level: str,
+          admin_token: str | None) -> None:
     """Serve the mock (all providers under /<provider>, or one at its root)."""
+    import secrets
+
     from .server import serve as run
 
     selected = tuple(p.strip() for p in providers.split(",")) if providers else None
     if root_provider and selected is None:
         selected = (root_provider,)
+    if admin_token is None and not _loopback(host):
+        admin_token = secrets.token_urlsafe(24)
+        click.echo(f"admin token (the server listens beyond localhost): {admin_token}", err=True)
     config = Config(providers=selected, fixtures=fixtures.resolve() if fixtures else None,
                     root_provider=root_provider, seed=None if seed < 0 else seed, frozen_time=freeze_time,
                     rate_limiting=not no_rate_limit, validate_responses=strict,
-                    public_base_url=f"http://{host}:{port}")
+                    public_base_url=f"http://{host}:{port}", admin_token=admin_token, log_level=log_level)
     run(config, host, port, threads, log_level)
+
+
+def _loopback(host: str) -> bool:
+    import ipaddress
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 @main.command()
@@ -62,7 +81,7 @@ def provider_credentials(provider: str, base_url: str, root: bool = False, fixtu
     from .app import create_app
 
     app = create_app(Config(providers=(provider,), fixtures=fixtures))
-    instance = app.extensions["ledger_mock"]["providers"][provider]
+    instance = app.extensions["ledger_mock"].providers[provider]
     return instance.credentials(base_url.rstrip("/") + ("" if root else f"/{provider}"))
 
 

@@ -64,6 +64,10 @@ class IdGenerator:
         self._random = random.Random(seed)
         self._lock = threading.Lock()
 
+    def reseed(self, seed: int | None) -> None:
+        with self._lock:
+            self._random.seed(seed)
+
     def uuid(self) -> str:
         with self._lock:
             bits = self._random.getrandbits(128)

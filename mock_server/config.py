@@ -18,3 +18,5 @@ class Config:
     validate_responses: bool = False  # strict: a response that breaks the spec becomes a 500
     max_body_bytes: int = 1 << 20
     public_base_url: str = "http://127.0.0.1:8080"  # what `credentials` and links report
+    admin_token: str | None = None  # required on /_mock calls when set
+    log_level: str = "info"  # the one structured line per request is logged at info

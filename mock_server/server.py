@@ -35,9 +35,13 @@ def config_from_env() -> Config:
 
 
 def app_from_env() -> "Flask":
+    import logging
+
     from .app import create_app  # here, in the worker: the supervising process never needs Flask
 
-    return create_app(config_from_env())
+    config = config_from_env()
+    logging.basicConfig(level=config.log_level.upper(), format="%(message)s")
+    return create_app(config)
 
 
 def serve(config: Config, host: str, port: int, threads: int, log_level: str) -> None:

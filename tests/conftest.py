@@ -29,11 +29,11 @@ def app(make_app):
 
 
 def runtime(app):
-    return app.extensions["ledger_mock"]["runtime"]
+    return app.extensions["ledger_mock"].runtime
 
 
 def provider(app, name):
-    return app.extensions["ledger_mock"]["providers"][name]
+    return app.extensions["ledger_mock"].providers[name]
 
 
 @pytest.fixture

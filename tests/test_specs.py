@@ -14,3 +14,10 @@ def test_spec_is_valid_openapi_and_matches_the_handlers(name):
     assert document["openapi"] == "3.1.0"
     validate(document)
     check_handlers(Spec(data_dir("openapi") / provider.spec_file), provider.handlers, name)
+
+
+def test_admin_spec_is_valid_openapi_and_matches_its_handlers():
+    from mock_server.admin import Admin
+    document = load_document(data_dir("openapi") / Admin.spec_file)
+    validate(document)
+    check_handlers(Spec(data_dir("openapi") / Admin.spec_file), Admin.handlers, "_mock")

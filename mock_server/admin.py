@@ -1,0 +1,125 @@
+"""The operator's API under /_mock: clock, reset, request journal, faults. Described by openapi/admin.yaml and
+served through the same spec-driven pipeline as the providers; it is no provider itself (no tenant, no
+fixtures), and a token guards it when one is configured (always, when the server listens beyond localhost)."""
+
+from __future__ import annotations
+
+import hmac
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any, Callable
+
+from flask import Flask
+
+from . import data_dir
+from .errors import ApiError
+from .faults import FaultError
+from .providers import Call, Provider, Reply, handles
+from .spec import Spec, check_handlers
+
+if TYPE_CHECKING:
+    from .app import Mock
+
+NAME = "_mock"
+PREFIX = "/_mock"
+
+
+class Admin(Provider):
+    name = NAME
+    spec_file = "admin.yaml"
+
+    def __init__(self, mock: "Mock"):
+        super().__init__(mock.runtime, {})
+        self.mock = mock
+
+    def authenticate(self, call: Call) -> None:
+        token = self.runtime.config.admin_token
+        if token is None:
+            return
+        scheme, _, given = call.request.headers.get("Authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), token.encode()):
+            raise ApiError(401, "unauthorized", "Admin calls need `Authorization: Bearer <admin token>` "
+                                                "(printed by `ledger-mock serve` at start).")
+
+    def render_error(self, error: ApiError, request_id: str) -> dict[str, Any]:
+        return {"error": error.code, "message": error.message, "requestId": request_id}
+
+    # -- clock ----------------------------------------------------------------------------------------------
+
+    @handles("getClock")
+    def get_clock(self, call: Call) -> Reply:
+        return 200, self._clock()
+
+    @handles("setClock")
+    def set_clock(self, call: Call) -> Reply:
+        """Freeze or unfreeze, then set, then advance: one call can say `freeze at 2025-01-31T12:00Z`."""
+        body, clock = call.body, self.clock
+        if body.get("frozen") is True:
+            clock.freeze()
+        elif body.get("frozen") is False:
+            clock.unfreeze()
+        if body.get("now"):
+            clock.set(_datetime(body["now"]))
+        if body.get("advanceSeconds"):
+            clock.advance(timedelta(seconds=float(body["advanceSeconds"])))
+        return 200, self._clock()
+
+    def _clock(self) -> dict[str, Any]:
+        return {"now": self.clock.now().isoformat().replace("+00:00", "Z"), "frozen": self.clock.frozen}
+
+    # -- state ----------------------------------------------------------------------------------------------
+
+    @handles("reset")
+    def reset(self, call: Call) -> Reply:
+        name = (call.body or {}).get("provider")
+        if name is not None and name not in self.mock.providers:
+            raise ApiError(404, "not_found", f"No provider {name!r} is served; served: "
+                                             f"{', '.join(self.mock.providers)}.")
+        return 200, {"reset": self.mock.reset(name)}
+
+    @handles("listJournal")
+    def list_journal(self, call: Call) -> Reply:
+        q = call.query
+        return 200, {"entries": self.mock.journal.query(provider=q.get("provider"), tenant=q.get("tenant"),
+                                                        operation=q.get("operation"), status=q.get("status"),
+                                                        limit=q.get("limit", 50))}
+
+    # -- faults ---------------------------------------------------------------------------------------------
+
+    @handles("listFaults")
+    def list_faults(self, call: Call) -> Reply:
+        return 200, {"faults": [fault.public() for fault in self.mock.faults.list()]}
+
+    @handles("addFault")
+    def add_fault(self, call: Call) -> Reply:
+        try:
+            return 201, self.mock.faults.add(call.body).public()
+        except (FaultError, TypeError, ValueError) as exc:
+            raise ApiError(400, "validation_error", str(exc)) from None
+
+    @handles("clearFaults")
+    def clear_faults(self, call: Call) -> Reply:
+        self.mock.faults.clear()
+        return 200, {"faults": []}
+
+    @handles("deleteFault")
+    def delete_fault(self, call: Call) -> Reply:
+        if not self.mock.faults.remove(call.path["id"]):
+            raise ApiError(404, "not_found", f"No fault {call.path['id']!r}.")
+        return 200, {"id": call.path["id"]}
+
+
+def mount(app: Flask, mock: "Mock", view: Callable[..., Any]) -> None:
+    mock.admin = Admin(mock)
+    spec = Spec(data_dir("openapi") / Admin.spec_file, validate_responses=mock.config.validate_responses)
+    check_handlers(spec, Admin.handlers, NAME)
+    mock.admin.spec = spec
+    rules = spec.flask_rules()
+    for operation in spec.operations.values():
+        app.add_url_rule(PREFIX + rules[operation.path], endpoint=f"{NAME}.{operation.id}",
+                         view_func=view(mock, NAME, lambda: mock.admin, operation), methods=[operation.method],
+                         provide_automatic_options=False)
+
+
+def _datetime(text: str):
+    from datetime import datetime
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))

@@ -1,0 +1,200 @@
+"""Operating the mock over HTTP: the clock, reset, the request journal, faults, the admin token and the logs.
+Every feature is one mechanism for every provider, so the fault tests run against all four."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from urllib.parse import urlsplit
+
+import pytest
+
+from mock_server import providers
+from tests.conftest import provider
+from tests.count.conftest import CountClient, entry_body
+
+# One cheap authenticated read per provider, for the fault tests.
+READS = {"count": "/tags", "intacct": "/objects/general-ledger/account", "codat": "/companies", "aden": "/accounts"}
+OPERATIONS = {"count": "listTags", "intacct": "listAccounts", "codat": "list-companies", "aden": "listAccounts"}
+
+
+def read(app, name, **headers):
+    if name == "count":
+        return CountClient(app).get(READS[name], headers=headers)
+    creds = provider(app, name).credentials(f"/{name}")
+    auth = creds.get("authorization") or f"Bearer {creds['access_token']}"
+    return app.test_client().get(urlsplit(creds["base_url"]).path + READS[name],
+                                 headers={"Authorization": auth, **headers})
+
+
+@pytest.fixture
+def admin(app):
+    return app.test_client()
+
+
+def test_clock_freeze_set_advance_drive_token_expiry(app, admin):
+    assert admin.get("/_mock/clock").get_json() == {"now": "2025-02-15T12:00:00Z", "frozen": True}
+    count = CountClient(app)
+    initiate = count.http.get("/count/auth2/authorize-intiate", query_string={
+        "clientId": count.client_id, "redirectUri": "http://localhost:3000/oauth/callback", "state": "s"})
+    code = initiate.get_json()["data"]["redirectUri"].split("code=")[1].split("&")[0]
+    token = count.post("/grant-access-token", {"code": code}, token="").get_json()["data"]["result"]["accessToken"]
+    assert count.get("/tags", token=token).status_code == 200
+    moved = admin.post("/_mock/clock", json={"advanceSeconds": 3599})
+    assert moved.get_json() == {"now": "2025-02-15T12:59:59Z", "frozen": True}
+    assert count.get("/tags", token=token).status_code == 200
+    admin.post("/_mock/clock", json={"advanceSeconds": 1})
+    assert count.get("/tags", token=token).get_json()["error"] == "token_expired"
+    assert admin.post("/_mock/clock", json={"now": "2025-02-15T12:30:00Z"}).get_json()["now"] == \
+        "2025-02-15T12:30:00Z"
+    assert count.get("/tags", token=token).status_code == 200
+    running = admin.post("/_mock/clock", json={"frozen": False}).get_json()
+    assert running["frozen"] is False and running["now"].startswith("2025-02-15T12:30")
+
+
+def test_reset_returns_a_provider_to_its_fixtures(app, admin):
+    count = CountClient(app)
+    created = count.post("/journal-entries", entry_body()).get_json()["data"]
+    assert count.get("/journal-entries").get_json()["data"]["totalRecords"] == 5
+    assert admin.post("/_mock/reset", json={"provider": "count"}).get_json() == {"reset": ["count"]}
+    listed = count.get("/journal-entries").get_json()["data"]
+    assert listed["totalRecords"] == 4 and created["id"] not in {e["id"] for e in listed["journalEntries"]}
+    assert admin.post("/_mock/reset", json={"provider": "nope"}).status_code == 404
+
+
+def test_reset_of_everything_restarts_the_ids_so_runs_repeat(app, admin):
+    count = CountClient(app)
+    first = count.post("/journal-entries", entry_body()).get_json()["data"]["id"]
+    admin.post("/_mock/reset")
+    again = count.post("/journal-entries", entry_body()).get_json()["data"]["id"]
+    assert again == first
+
+
+def test_journal_filters_and_redacts(app, admin):
+    count = CountClient(app)
+    count.post("/tags", {"name": "Journal"})
+    count.get("/tags/99999999-9999-4999-8999-999999999999")
+    entries = admin.get("/_mock/journal", query_string={"provider": "count"}).get_json()["entries"]
+    assert [e["operation"] for e in entries][:2] == ["getTag", "createTag"]  # newest first
+    created = entries[1]
+    assert created["status"] == 201 and created["tenant"] == "7d3e6c1a-2b4f-4e8a-9c5d-1f2a3b4c5d6e"
+    assert created["request"]["body"] == {"name": "Journal"}
+    assert created["response"]["body"]["data"]["name"] == "Journal"
+    headers = created["request"]["headers"]
+    assert headers["Authorization"] == "<redacted>" and headers["X-Signature"] == "<redacted>"
+    assert count.client_id == headers["X-Client-Id"] and count.token not in json.dumps(entries)
+    missing = admin.get("/_mock/journal", query_string={"status": 404}).get_json()["entries"]
+    assert [e["operation"] for e in missing] == ["getTag"]
+
+
+def test_journal_never_shows_issued_tokens(app, admin):
+    count = CountClient(app)
+    initiate = count.http.get("/count/auth2/authorize-intiate", query_string={
+        "clientId": count.client_id, "redirectUri": "http://localhost:3000/oauth/callback", "state": "s"})
+    code = initiate.get_json()["data"]["redirectUri"].split("code=")[1].split("&")[0]
+    result = count.post("/grant-access-token", {"code": code}, token="").get_json()["data"]["result"]
+    logged = json.dumps(admin.get("/_mock/journal").get_json())
+    assert result["accessToken"] not in logged and result["refreshToken"] not in logged
+
+
+@pytest.mark.parametrize("name", providers.names())
+def test_forced_error_comes_in_the_providers_own_envelope(name, make_app):
+    app = make_app(providers=(name,))
+    admin = app.test_client()
+    rule = admin.post("/_mock/faults", json={"provider": name, "operation": OPERATIONS[name], "status": 503,
+                                             "times": 1})
+    assert rule.status_code == 201 and rule.get_json()["status"] == 503
+    failed = read(app, name)
+    assert failed.status_code == 503 and failed.headers["Retry-After"] == "1"
+    assert "Injected fault: 503." in json.dumps(failed.get_json())
+    if name == "count":
+        assert failed.get_json()["status"] == "error" and failed.get_json()["statusCode"] == 503
+    assert read(app, name).status_code == 200  # `times: 1` retired the rule
+    assert admin.get("/_mock/faults").get_json() == {"faults": []}
+
+
+def test_rate_limit_fault_answers_429_with_retry_after(app, admin):
+    admin.post("/_mock/faults", json={"provider": "codat", "limit": 2, "window_s": 30})
+    assert [read(app, "codat").status_code for _ in range(3)] == [200, 200, 429]
+    limited = read(app, "codat")
+    assert limited.get_json()["statusCode"] == 429 and 1 <= int(limited.headers["Retry-After"]) <= 30
+    admin.post("/_mock/clock", json={"advanceSeconds": 31})
+    assert read(app, "codat").status_code == 200
+
+
+def test_failure_rate_is_a_probability(make_app):
+    app = make_app(providers=("aden",))
+    admin = app.test_client()
+    admin.post("/_mock/faults", json={"provider": "aden", "status": 500, "rate": 0.5})
+    statuses = [read(app, "aden").status_code for _ in range(60)]
+    assert 10 < statuses.count(500) < 50 and statuses.count(200) == 60 - statuses.count(500)
+    admin.delete("/_mock/faults")
+    admin.post("/_mock/faults", json={"provider": "aden", "status": 500, "rate": 0})
+    assert {read(app, "aden").status_code for _ in range(10)} == {200}
+
+
+def test_latency_fixed_and_ranged(app, admin):
+    admin.post("/_mock/faults", json={"provider": "intacct", "latency_ms": 120})
+    started = time.perf_counter()
+    assert read(app, "intacct").status_code == 200
+    assert time.perf_counter() - started >= 0.12
+    admin.delete("/_mock/faults")
+    rule = admin.post("/_mock/faults", json={"tenant": "DEMO", "latency_ms": [50, 80]}).get_json()
+    started = time.perf_counter()
+    read(app, "intacct")
+    assert 0.05 <= time.perf_counter() - started
+    assert admin.delete(f"/_mock/faults/{rule['id']}").get_json() == {"id": rule["id"]}
+    assert admin.delete(f"/_mock/faults/{rule['id']}").status_code == 404
+
+
+def test_one_call_fault_by_header(app):
+    failed = read(app, "count", **{"X-Ledger-Mock-Fault": "status=502; message=upstream down"})
+    assert failed.status_code == 502 and failed.get_json()["message"] == "upstream down"
+    assert read(app, "count").status_code == 200
+
+
+def test_faults_from_the_fixtures_file(make_app, tmp_path):
+    import shutil
+
+    from mock_server import data_dir
+    folder = tmp_path / "fixtures"
+    shutil.copytree(data_dir("fixtures"), folder)
+    (folder / "_mock.yaml").write_text("_mock:\n  faults:\n    - {provider: count, operation: listTags, status: 500}\n")
+    app = make_app(fixtures=folder)
+    assert read(app, "count").status_code == 500
+    assert read(app, "codat").status_code == 200
+
+
+def test_bad_fault_rules_are_refused_by_name(admin):
+    assert admin.post("/_mock/faults", json={"provider": "count"}).get_json()["message"].startswith(
+        "a fault needs at least one of")
+    assert "unknown fault field(s): colour" in admin.post("/_mock/faults", json={"status": 500, "colour": 1}
+                                                          ).get_json()["message"]
+    assert admin.post("/_mock/faults", json={"status": 200}).status_code == 400
+
+
+def test_admin_token_when_configured(make_app):
+    app = make_app(admin_token="s3cret")
+    admin = app.test_client()
+    refused = admin.get("/_mock/clock")
+    assert refused.status_code == 401 and "Bearer" in refused.get_json()["message"]
+    assert admin.get("/_mock/clock", headers={"Authorization": "Bearer wrong"}).status_code == 401
+    assert admin.get("/_mock/clock", headers={"Authorization": "Bearer s3cret"}).status_code == 200
+
+
+def test_serve_beyond_localhost_generates_an_admin_token():
+    from mock_server.cli import _loopback
+    assert _loopback("127.0.0.1") and _loopback("localhost") and _loopback("::1")
+    assert not _loopback("0.0.0.0") and not _loopback("192.0.2.10")
+
+
+def test_one_structured_log_line_per_request(app, caplog):
+    caplog.set_level(logging.INFO, logger="ledger_mock.access")
+    CountClient(app).get("/tags")
+    lines = [json.loads(r.getMessage()) for r in caplog.records if r.name == "ledger_mock.access"]
+    assert len(lines) == 1
+    line = lines[0]
+    assert line["method"] == "GET" and line["path"] == "/count/partners/tags" and line["provider"] == "count"
+    assert line["tenant"] == "7d3e6c1a-2b4f-4e8a-9c5d-1f2a3b4c5d6e" and line["status"] == 200
+    assert line["duration_ms"] >= 0 and line["operation"] == "listTags"
