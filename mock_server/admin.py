@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from flask import Flask
 
-from . import data_dir
+from . import data_dir, ui
 from .errors import ApiError
 from .faults import FaultError
 from .providers import Call, Provider, Reply, handles
@@ -64,7 +64,7 @@ class Admin(Provider):
         return 200, self._clock()
 
     def _clock(self) -> dict[str, Any]:
-        return {"now": self.clock.now().isoformat().replace("+00:00", "Z"), "frozen": self.clock.frozen}
+        return {"now": self.clock.current().isoformat().replace("+00:00", "Z"), "frozen": self.clock.frozen}
 
     # -- state ----------------------------------------------------------------------------------------------
 
@@ -75,6 +75,44 @@ class Admin(Provider):
             raise ApiError(404, "not_found", f"No provider {name!r} is served; served: "
                                              f"{', '.join(self.mock.providers)}.")
         return 200, {"reset": self.mock.reset(name)}
+
+    @handles("listTenants")
+    def list_tenants(self, call: Call) -> Reply:
+        wanted = call.query.get("provider")
+        return 200, {"tenants": [{"provider": name, "id": t.id, "name": t.name}
+                                 for name, provider in self.mock.providers.items() if wanted in (None, name)
+                                 for t in provider.tenants()]}
+
+    @handles("createTenant")
+    def create_tenant(self, call: Call) -> Reply:
+        """A fresh tenant for one CI job or one test: nothing it does is seen by any other."""
+        name = call.body["provider"]
+        provider = self.mock.providers.get(name)
+        if provider is None:
+            raise ApiError(404, "not_found", f"No provider {name!r} is served; served: "
+                                             f"{', '.join(self.mock.providers)}.")
+        base = call.request.host_url.rstrip("/") + self.mock.prefix_of(name)
+        return 201, provider.create_tenant(base, call.body.get("name"))
+
+    @handles("loadFixtures")
+    def load_fixtures(self, call: Call) -> Reply:
+        if not isinstance(call.body, dict):
+            raise ApiError(400, "validation_error", "Fixtures are a mapping of provider name to its seed data.")
+        try:
+            return 200, {"reset": self.mock.load_fixtures(call.body)}
+        except ValueError as exc:
+            raise ApiError(400, "validation_error", f"These fixtures cannot be loaded: {exc}.") from None
+        except (KeyError, TypeError) as exc:
+            raise ApiError(400, "validation_error", f"These fixtures cannot be loaded: missing or malformed {exc}.") from None
+
+    @handles("exportState")
+    def export_state(self, call: Call) -> Reply:
+        return 200, self.mock.export()
+
+    @handles("importState")
+    def import_state(self, call: Call) -> Reply:
+        self.mock.load(self.mock.app, call.body)
+        return 200, {"records": len(self.mock.writes.records)}
 
     @handles("listJournal")
     def list_journal(self, call: Call) -> Reply:
@@ -118,6 +156,7 @@ def mount(app: Flask, mock: "Mock", view: Callable[..., Any]) -> None:
         app.add_url_rule(PREFIX + rules[operation.path], endpoint=f"{NAME}.{operation.id}",
                          view_func=view(mock, NAME, lambda: mock.admin, operation), methods=[operation.method],
                          provide_automatic_options=False)
+    ui.mount(app, mock)
 
 
 def _datetime(text: str):

@@ -10,17 +10,22 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 import time
+from contextlib import nullcontext
+from contextvars import ContextVar
+from datetime import datetime
 from decimal import Decimal
 from typing import Any, Callable, Mapping
 from urllib.parse import parse_qsl
 
 import orjson
+import yaml
 from flask import Flask, Response, request
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import BaseConverter
 
-from . import admin, data_dir, faults, providers
+from . import admin, data_dir, faults, persistence, providers
 from .clock import Clock, IdGenerator
 from .config import Config
 from .errors import ApiError
@@ -28,6 +33,7 @@ from .faults import Faults
 from .fixtures import load_fixtures
 from .journal import RequestJournal, redact_body, redact_headers
 from .ledger import LedgerError
+from .persistence import FORMAT, StateFileError, WriteLog, body_of
 from .providers import Call, Provider, Runtime
 from .spec import Operation, Spec, check_handlers, read_json
 
@@ -50,6 +56,8 @@ class Mock:
         self.runtime = Runtime(config, Clock(config.frozen_time), IdGenerator(config.seed),
                                IdGenerator(None if config.seed is None else config.seed + 1))
         self.journal = RequestJournal()
+        self.writes = WriteLog(config.state_file)
+        self.write_lock = threading.RLock()  # changes apply and reach the write log in one order
         self.faults = Faults(self.runtime.clock, self.runtime.request_ids, config.seed)
         for raw in (fixtures.get("_mock") or {}).get("faults", []):
             self.faults.add(raw)
@@ -61,9 +69,9 @@ class Mock:
             self.mounts["" if name == config.root_provider else f"/{name}"] = name
             self.providers[name] = provider
 
-    def _build(self, name: str) -> Provider:
+    def _build(self, name: str, fixtures: Mapping[str, Any] | None = None) -> Provider:
         cls = providers.load(name)
-        provider = cls(self.runtime, self.fixtures.get(name) or {})
+        provider = cls(self.runtime, (fixtures or self.fixtures).get(name) or {})
         if name not in self.specs:
             spec = Spec(data_dir("openapi") / cls.spec_file, validate_responses=self.config.validate_responses)
             check_handlers(spec, cls.handlers, name)
@@ -73,13 +81,66 @@ class Mock:
 
     def reset(self, name: str | None = None) -> list[str]:
         """Back to the fixtures: one provider, or all of them with the id sequence restarted as at startup."""
-        names = [name] if name else list(self.providers)
-        if name is None:
-            self.runtime.ids.reseed(self.config.seed)
-            self.journal.clear()
-        for each in names:
-            self.providers[each] = self._build(each)
+        if name is not None:
+            self.providers[name] = self._build(name)
+            return [name]
+        self.runtime.ids.reseed(self.config.seed)
+        self.journal.clear()
+        if _REPLAY.get() is None:  # replaying the log must not erase it
+            self.writes.clear()
+        with self.runtime.ids.main_stream():  # as at startup, so the same requests get the same ids again
+            for each in self.providers:
+                self.providers[each] = self._build(each)
+        return list(self.providers)
+
+    def replay(self, app: Flask, records: list[dict[str, Any]]) -> None:
+        """Re-run recorded changes through the pipeline, each at its instant and with its id stream."""
+        client = app.test_client()
+        for number, entry in enumerate(records, 1):
+            token = _REPLAY.set((datetime.fromisoformat(entry["at"]), entry["seed"]))
+            try:
+                response = client.open(entry["path"], method=entry["method"], query_string=entry["query"],
+                                       headers=entry["headers"], data=body_of(entry))
+            finally:
+                _REPLAY.reset(token)
+            if response.status_code >= 400:
+                raise StateFileError(f"replaying record {number} ({entry['method']} {entry['path']}) answered "
+                                     f"{response.status_code}, not the success it had: {response.get_data()[:300]!r}")
+
+    def export(self) -> dict[str, Any]:
+        return {"format": FORMAT, "seed": self.config.seed,
+                "fixtures": orjson.loads(orjson.dumps(self.fixtures, default=str, option=orjson.OPT_NON_STR_KEYS)),
+                "records": list(self.writes.records)}
+
+    def load_fixtures(self, document: Mapping[str, Any]) -> list[str]:
+        """New seed data for the providers the document names; each is rebuilt from it."""
+        unknown = sorted(set(document) - set(self.providers) - {"_mock"})
+        if unknown:
+            raise ApiError(400, "validation_error", f"No such provider served: {', '.join(unknown)}; served: "
+                                                    f"{', '.join(self.providers)}.")
+        candidate = {**self.fixtures, **document}
+        names = [name for name in document if name in self.providers]
+        built = {name: self._build(name, candidate) for name in names}  # all or nothing
+        self.fixtures = candidate
+        self.providers.update(built)
+        for raw in (document.get("_mock") or {}).get("faults", []):
+            self.faults.add(raw)
         return names
+
+    def load(self, app: Flask, document: Mapping[str, Any]) -> None:
+        """Replace the whole state with an exported one."""
+        if document.get("format") != FORMAT:
+            raise ApiError(400, "validation_error", f"`format` must be {FORMAT!r}.")
+        with self.write_lock:
+            self.fixtures = {**self.fixtures, **document.get("fixtures", {})}
+            self.reset()
+            records = document.get("records", [])
+            self.replay(app, records)
+            for entry in records:  # the imported changes are this state's log from now on
+                self.writes.append(entry)
+
+    def prefix_of(self, name: str) -> str:
+        return next(prefix for prefix, mounted in self.mounts.items() if mounted == name)
 
     def provider_at(self, path: str) -> Provider | None:
         best = None
@@ -112,6 +173,8 @@ def create_app(config: Config | None = None) -> Flask:
                              methods=[operation.method],
                              provide_automatic_options=False)
     admin.mount(app, mock, _view)
+    mock.app = app
+    mock.replay(app, mock.writes.open())
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException) -> Response:
@@ -129,6 +192,10 @@ def create_app(config: Config | None = None) -> Flask:
     return app
 
 
+_REPLAY: ContextVar[tuple[datetime, int] | None] = ContextVar("replay", default=None)
+_NOT_RECORDED = {(admin.NAME, "importState")}  # an import replaces the log with the records it brings
+
+
 class _NotOneOf(BaseConverter):
     """A path segment that is anything but the given static names (see Spec.flask_rules)."""
 
@@ -139,14 +206,27 @@ class _NotOneOf(BaseConverter):
 
 def _view(mock: Mock, name: str, current: Callable[[], Provider], operation: Operation):
     """The request pipeline for one operation; `current` finds the provider now (a reset replaces it)."""
+    changes = operation.method not in ("GET", "HEAD", "OPTIONS") and (name, operation.id) not in _NOT_RECORDED
+    clock, ids = mock.runtime.clock, mock.runtime.ids
+
     def view(**path_args: str) -> Response:
+        replay = _REPLAY.get()
+        at, seed = replay or (clock.now(), ids.next_seed())
+        with (mock.write_lock if changes else nullcontext()), clock.pinned(at), ids.stream(seed):
+            response = handle(replay is not None, path_args)
+            if changes and response.status_code < 400 and replay is None:
+                mock.writes.append(persistence.record(request.method, request.path, request.query_string,
+                                                      request.headers, request.get_data(), at.isoformat(), seed))
+        return response
+
+    def handle(replaying: bool, path_args: dict[str, str]) -> Response:
         provider = current()
         started = time.perf_counter()
         request_id = mock.runtime.request_ids.uuid()
         call = Call(operation, request, request_id, request.get_data(cache=True))
         try:
             provider.authenticate(call)
-            if name != admin.NAME:
+            if name != admin.NAME and not replaying:
                 mock.faults.apply(name, operation.id, _tenant_of(call), request.headers.get(faults.HEADER))
             found = operation.read_parameters(path_args, request.args.to_dict(flat=False), request.headers)
             call.path, call.query, call.headers = found["path"], found["query"], found["header"]
@@ -161,7 +241,8 @@ def _view(mock: Mock, name: str, current: Callable[[], Provider], operation: Ope
         else:
             status, payload, headers = reply if len(reply) == 3 else (*reply, {})
             response = _json_response(status, payload, headers, operation)
-        _account(mock, name, operation, call, response, started)
+        if not replaying:
+            _account(mock, name, operation, call, response, started)
         return response
 
     view.__name__ = f"{name}_{operation.id}"
@@ -211,6 +292,11 @@ def _read_body(operation: Operation, raw: bytes) -> Any:
                        f"{media_type or 'missing'}.")
     if media_type == "application/x-www-form-urlencoded":  # OAuth token endpoints (RFC 6749 section 4)
         body: Any = dict(parse_qsl(raw.decode("utf-8", "replace"), keep_blank_values=True))
+    elif media_type.endswith("yaml"):  # fixtures posted to the admin API
+        try:
+            body = yaml.safe_load(raw)
+        except yaml.YAMLError as exc:
+            raise ApiError(400, "validation_error", f"Malformed YAML body: {exc}.") from None
     else:
         body = read_json(raw)
     operation.check_body(body)

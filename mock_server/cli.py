@@ -35,13 +35,22 @@ def main() -> None:
               help="info: one JSON line per request (method, path, provider, tenant, status, duration)")
 @click.option("--admin-token", envvar="LEDGER_MOCK_ADMIN_TOKEN",
               help="Bearer token for /_mock calls [none on localhost; generated and printed otherwise]")
+@click.option("--state-file", type=click.Path(dir_okay=False, path_type=Path),
+              help="Keep state across restarts: every accepted change is written here before it is answered")
 def serve(host: str, port: int, fixtures: Path | None, providers: str | None, root_provider: str | None, seed: int,
           freeze_time: datetime | None, no_rate_limit: bool, strict: bool, threads: int, log_level: str,
-          admin_token: str | None) -> None:
+          admin_token: str | None, state_file: Path | None) -> None:
     """Serve the mock (all providers under /<provider>, or one at its root)."""
     import secrets
 
+    from .persistence import StateFileError, read
     from .server import serve as run
+
+    if state_file and state_file.exists():
+        try:
+            read(state_file)  # here, where the message reaches the person starting the server
+        except StateFileError as exc:
+            raise click.ClickException(str(exc)) from None
 
     selected = tuple(p.strip() for p in providers.split(",")) if providers else None
     if root_provider and selected is None:
@@ -52,7 +61,8 @@ def serve(host: str, port: int, fixtures: Path | None, providers: str | None, ro
     config = Config(providers=selected, fixtures=fixtures.resolve() if fixtures else None,
                     root_provider=root_provider, seed=None if seed < 0 else seed, frozen_time=freeze_time,
                     rate_limiting=not no_rate_limit, validate_responses=strict,
-                    public_base_url=f"http://{host}:{port}", admin_token=admin_token, log_level=log_level)
+                    public_base_url=f"http://{host}:{port}", admin_token=admin_token, log_level=log_level,
+                    state_file=state_file.resolve() if state_file else None)
     run(config, host, port, threads, log_level)
 
 

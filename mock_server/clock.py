@@ -5,7 +5,10 @@ from __future__ import annotations
 import random
 import threading
 import uuid
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import UTC, datetime, timedelta
+from typing import Iterator
 
 
 class Clock:
@@ -15,10 +18,25 @@ class Clock:
         self._lock = threading.Lock()
         self._frozen_at = _aware(frozen_at) if frozen_at else None
         self._offset = timedelta()
+        self._pinned: ContextVar[datetime | None] = ContextVar("pinned", default=None)
 
     def now(self) -> datetime:
+        pinned = self._pinned.get()
+        return pinned if pinned is not None else self.current()
+
+    def current(self) -> datetime:
+        """The clock itself, past any instant a request has pinned (what the admin API reports)."""
         frozen = self._frozen_at
         return frozen if frozen is not None else datetime.now(UTC) + self._offset
+
+    @contextmanager
+    def pinned(self, moment: datetime) -> Iterator[None]:
+        """One request sees one instant (and a replayed request the instant it first ran at)."""
+        token = self._pinned.set(moment)
+        try:
+            yield
+        finally:
+            self._pinned.reset(token)
 
     def timestamp(self) -> float:
         return self.now().timestamp()
@@ -63,16 +81,44 @@ class IdGenerator:
     def __init__(self, seed: int | None = None):
         self._random = random.Random(seed)
         self._lock = threading.Lock()
+        self._stream: ContextVar[random.Random | None] = ContextVar("stream", default=None)
+
+    def next_seed(self) -> int:
+        with self._lock:
+            return self._random.getrandbits(63)
+
+    @contextmanager
+    def stream(self, seed: int) -> Iterator[None]:
+        """Ids drawn inside come from their own seeded stream: a request gets the same ids however others
+        interleave with it, and replaying it with the same seed gives them again."""
+        token = self._stream.set(random.Random(seed))
+        try:
+            yield
+        finally:
+            self._stream.reset(token)
+
+    @contextmanager
+    def main_stream(self) -> Iterator[None]:
+        """Draw from the seeded main sequence even inside a request (a full reset rebuilds the fixtures so)."""
+        token = self._stream.set(None)
+        try:
+            yield
+        finally:
+            self._stream.reset(token)
+
+    def _bits(self, n: int) -> int:
+        stream = self._stream.get()
+        if stream is not None:
+            return stream.getrandbits(n)
+        with self._lock:
+            return self._random.getrandbits(n)
 
     def reseed(self, seed: int | None) -> None:
         with self._lock:
             self._random.seed(seed)
 
     def uuid(self) -> str:
-        with self._lock:
-            bits = self._random.getrandbits(128)
-        return str(uuid.UUID(int=bits, version=4))
+        return str(uuid.UUID(int=self._bits(128), version=4))
 
     def token(self, nbytes: int = 24) -> str:
-        with self._lock:
-            return self._random.getrandbits(nbytes * 8).to_bytes(nbytes, "big").hex()
+        return self._bits(nbytes * 8).to_bytes(nbytes, "big").hex()

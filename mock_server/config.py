@@ -20,3 +20,4 @@ class Config:
     public_base_url: str = "http://127.0.0.1:8080"  # what `credentials` and links report
     admin_token: str | None = None  # required on /_mock calls when set
     log_level: str = "info"  # the one structured line per request is logged at info
+    state_file: Path | None = None  # durable write log, replayed at start

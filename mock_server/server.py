@@ -27,8 +27,9 @@ def config_from_env() -> Config:
     raw = json.loads(os.environ.get(ENV_VAR, "{}"))
     if raw.get("providers") is not None:
         raw["providers"] = tuple(raw["providers"])
-    if raw.get("fixtures"):
-        raw["fixtures"] = Path(raw["fixtures"])
+    for key in ("fixtures", "state_file"):
+        if raw.get(key):
+            raw[key] = Path(raw[key])
     if raw.get("frozen_time"):
         raw["frozen_time"] = datetime.fromisoformat(raw["frozen_time"])
     return Config(**raw)

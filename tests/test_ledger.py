@@ -162,3 +162,29 @@ def test_concurrent_writers_lose_nothing(book):
     assert len(book.entries) == 1600 and len({e.memo for e in book.entries.values()}) == 1600
     assert book.entries_page(limit=1)[1] == 1600
     assert book.balance("rent") == Decimal("1616.00") and book.trial_balance() == 0
+
+
+def test_entries_keep_their_history_past_deletion(book):
+    from datetime import timedelta
+
+    from mock_server.ledger import InvalidTransition, Workflow
+
+    flow = Workflow({("draft", "approve"): "approved"}, frozenset({"approved"}))
+    entry = book.add_entry(on=date(2025, 1, 31), memo="x", lines=lines(("rent", D, "10"), ("cash", C, "10")),
+                           status="draft", posted=False)
+    book.clock.advance(timedelta(minutes=1))
+    book.update_entry(entry.id, memo="y")
+    with pytest.raises(Unbalanced):  # a refused change leaves no trace
+        book.update_entry(entry.id, lines=lines(("rent", D, "25"), ("accrued", C, "20")))
+    book.transition(entry.id, flow, "approve")
+    with pytest.raises(InvalidTransition):
+        book.transition(entry.id, flow, "approve")
+    book.clock.advance(timedelta(minutes=1))
+    book.delete_entry(entry.id)
+    history = book.history(entry.id)
+    assert [(e.what, e.status) for e in history] == [("created", "draft"), ("updated", "draft"),
+                                                     ("approve", "approved"), ("deleted", "approved")]
+    assert [e.at - FROZEN for e in history] == [timedelta(0), timedelta(minutes=1), timedelta(minutes=1),
+                                                timedelta(minutes=2)]
+    history.clear()  # a copy: the caller cannot rewrite the book's record
+    assert len(book.history(entry.id)) == 4 and book.history("nope") == []

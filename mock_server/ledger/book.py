@@ -11,9 +11,9 @@ import itertools
 import threading
 from collections import Counter, defaultdict
 from dataclasses import replace
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence, TypeVar
+from typing import Any, Callable, Iterable, Iterator, Mapping, NamedTuple, Sequence, TypeVar
 
 from sortedcontainers import SortedList
 
@@ -26,6 +26,14 @@ from .workflow import Workflow
 T = TypeVar("T")
 _UNSET: Any = object()
 _ZERO = Decimal("0.00")
+
+
+class EntryEvent(NamedTuple):
+    """One step of a journal entry's life: `what` is created, updated, deleted or the workflow action."""
+
+    at: datetime
+    what: str
+    status: str
 
 
 class Book:
@@ -44,6 +52,7 @@ class Book:
         self._balances: defaultdict[str, Decimal] = defaultdict(lambda: _ZERO)
         self._usage: Counter[str] = Counter()  # lines and transactions referencing each account
         self._seq = itertools.count(1)
+        self._history: dict[str, list[EntryEvent]] = {}  # entry id -> events, oldest first; kept on delete
 
     # -- accounts ---------------------------------------------------------------------------------
 
@@ -138,6 +147,7 @@ class Book:
                 created_at=now, updated_at=now, seq=next(self._seq), reference=reference, status=status,
                 posted=posted, source=source, editable=editable, attrs=dict(attrs or {}))
             self._store_entry(entry)
+            self._event(entry, "created")
             return entry
 
     def update_entry(self, entry_id: str, *, on: date = _UNSET, memo: str = _UNSET,
@@ -158,6 +168,7 @@ class Book:
             new = replace(old, updated_at=self.clock.now(), **changes)
             self._drop_entry(old)
             self._store_entry(new)
+            self._event(new, "updated")
             return new
 
     def transition(self, entry_id: str, workflow: Workflow, action: str, **changes: Any) -> JournalEntry:
@@ -169,6 +180,7 @@ class Book:
                           **changes)
             self._drop_entry(old)
             self._store_entry(new)
+            self._event(new, action)
             return new
 
     def delete_entry(self, entry_id: str, *, allow_closed_period: bool = False) -> JournalEntry:
@@ -176,7 +188,16 @@ class Book:
             entry = self.entry(entry_id)
             self.check_period(entry.date, override=allow_closed_period)
             self._drop_entry(entry)
+            self._event(entry, "deleted")
             return entry
+
+    def history(self, entry_id: str) -> list[EntryEvent]:
+        """What happened to an entry, oldest first (also after it was deleted); empty for an unknown id."""
+        with self.lock:
+            return list(self._history.get(entry_id, ()))
+
+    def _event(self, entry: JournalEntry, what: str) -> None:
+        self._history.setdefault(entry.id, []).append(EntryEvent(self.clock.now(), what, entry.status))
 
     def entry(self, entry_id: str) -> JournalEntry:
         try:

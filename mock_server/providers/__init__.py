@@ -46,6 +46,15 @@ class Call:
 Reply = tuple  # (status, payload) or (status, payload, headers)
 
 
+@dataclass(frozen=True)
+class Tenant:
+    """A tenant as the operator sees it (inspector, admin API): whatever the provider calls it, it has books."""
+
+    id: str
+    name: str
+    book: Any  # ledger.Book
+
+
 def handles(operation_id: str) -> Callable[[Callable], Callable]:
     """Marks a Provider method as the handler of one spec operation."""
     def mark(method: Callable) -> Callable:
@@ -83,6 +92,16 @@ class Provider:
 
     def credentials(self, base_url: str) -> dict[str, Any]:
         """Ready-to-use credentials of the default fixtures, for scripts and people."""
+        raise NotImplementedError
+
+    def tenants(self) -> list[Tenant]:
+        """Every tenant with its books, for the inspector and the admin API."""
+        raise NotImplementedError
+
+    def create_tenant(self, base_url: str, name: str | None = None) -> dict[str, Any]:
+        """A fresh tenant, isolated from every other, seeded like the fixtures' first one (its chart of accounts
+        and reference data), with new credentials for it in the shape `credentials()` returns, plus `tenant`
+        (the id the journal and the inspector use for it)."""
         raise NotImplementedError
 
     def dispatch(self, call: Call) -> Reply:

@@ -15,11 +15,11 @@ from ...ledger import (Account, Duplicate, InvalidAmount, InvalidEntry, InvalidT
                        NotFound, PeriodClosed, Unbalanced, UnknownReference)
 from ...ledger.periods import (DateOutsidePeriod, HardClosed, Period, PeriodNotClosed, PeriodNotFound, PeriodOverlap,
                                SubledgerLocked)
-from .. import Call, Provider, Reply, Runtime, handles
+from .. import Call, Provider, Reply, Runtime, Tenant, handles
 from ..marshal import load
 from . import journal, records, wire
 from .journal import error
-from .seed import seed
+from .seed import new_organisation, seed
 from .state import AdenState, Entity
 
 NEUTRAL_CODES = {"validation_error": "VALIDATION_ERROR", "bad_request": "VALIDATION_ERROR", "not_found": "NOT_FOUND",
@@ -50,6 +50,7 @@ class AdenProvider(Provider):
 
     def __init__(self, runtime: Runtime, fixtures: Mapping[str, Any]):
         super().__init__(runtime, fixtures)
+        self.fixtures = fixtures
         self.state = AdenState(self.clock, self.ids)
         seed(self.state, fixtures, self.ids)
 
@@ -105,7 +106,10 @@ class AdenProvider(Provider):
 
     def credentials(self, base_url: str) -> dict[str, Any]:
         now = self.clock.now()
-        usable = [t for t in self.state.tokens.values() if t.expires_at is None or t.expires_at > now]
+        return self._credentials(base_url, [t for t in self.state.fixture_tokens
+                                            if t.expires_at is None or t.expires_at > now])
+
+    def _credentials(self, base_url: str, usable: Sequence[Any]) -> dict[str, Any]:
         first = usable[0]
         creds = {"provider": self.name, "base_url": f"{base_url}/service/general-ledger",
                  "authorization": f"jwt {first.value}", "token": first.value,
@@ -113,6 +117,15 @@ class AdenProvider(Provider):
         for token in usable:
             creds[f"token_{token.organisation_id}_{token.entity_id}_{token.user_id}"] = token.value
         return creds
+
+    def tenants(self) -> list[Tenant]:
+        """One per entity (each has its own books), as `organisation/entity`, the id the journal records."""
+        return [Tenant(e.id, e.name, e.book) for e in list(self.state.entities.values())]
+
+    def create_tenant(self, base_url: str, name: str | None = None) -> dict[str, Any]:
+        """A new organisation like the fixtures' first; the tenant is its first entity, which `token` opens."""
+        entities, tokens = new_organisation(self.state, self.fixtures, self.ids, name)
+        return {**self._credentials(base_url, tokens), "tenant": entities[0].id}
 
     # -- journal entries ------------------------------------------------------------------------------------
 

@@ -20,17 +20,51 @@ STEPS: dict[str, Callable[..., Any]] = {
 
 def seed(state: AdenState, fixtures: Mapping[str, Any], ids: IdGenerator) -> None:
     for org in fixtures.get("organisations", []):
-        state.users[org["id"]] = {u["id"]: User(u["id"], u.get("name", u["id"]), frozenset(u.get("roles", ())))
-                                  for u in org.get("users", [])}
-        users = list(state.users[org["id"]].values())
-        admin = next((u for u in users if "admin" in u.roles), users[0])  # the author of fixture rules and closes
-        for raw in org.get("entities", []):
-            _seed_entity(state.add_entity(org["id"], raw), raw, admin, ids)
+        seed_organisation(state, org, ids)
     for raw in fixtures.get("tokens", []):
         expires = raw.get("expires_at")
-        state.tokens[raw["token"]] = Token(
+        token = state.tokens[raw["token"]] = Token(
             raw["token"], raw["organisation"], raw["entity"], raw["user"],
             None if expires is None else datetime.fromisoformat(str(expires).replace("Z", "+00:00")))
+        state.fixture_tokens.append(token)
+
+
+def seed_organisation(state: AdenState, org: Mapping[str, Any], ids: IdGenerator) -> list[Entity]:
+    state.organisations[org["id"]] = org.get("name", org["id"])
+    state.users[org["id"]] = {u["id"]: User(u["id"], u.get("name", u["id"]), frozenset(u.get("roles", ())))
+                              for u in org.get("users", [])}
+    users = list(state.users[org["id"]].values())
+    admin = next((u for u in users if "admin" in u.roles), users[0])  # the author of fixture rules and closes
+    entities = []
+    for raw in org.get("entities", []):
+        entity = state.add_entity(org["id"], raw)
+        _seed_entity(entity, raw, admin, ids)
+        entities.append(entity)
+    return entities
+
+
+def new_organisation(state: AdenState, fixtures: Mapping[str, Any], ids: IdGenerator,
+                     name: str | None) -> tuple[list[Entity], list[Token]]:
+    """An organisation seeded like the fixtures' first one (users and their roles; entities with their charts,
+    periods, approval rules and entries) under a new id, and a new never-expiring token for every user in
+    every entity. Its first entity, the tenant's, is called `name`."""
+    template = (fixtures.get("organisations") or [{}])[0]
+    with state.lock:
+        org_id = f"org_{ids.token(6)}"
+        while org_id in state.organisations:
+            org_id = f"org_{ids.token(6)}"
+        label = name or org_id
+        raw_entities = template.get("entities", [])
+        renamed = [{**raw, "name": label if i == 0 else f"{label} ({raw.get('name', raw['id'])})"}
+                   for i, raw in enumerate(raw_entities)]
+        entities = seed_organisation(state, {**template, "id": org_id, "name": label, "entities": renamed}, ids)
+        tokens = []
+        for entity in entities:
+            for user in entity.users.values():
+                token = Token(f"lm_aden_{ids.token(16)}", org_id, entity.entity_id, user.id)
+                state.tokens[token.value] = token
+                tokens.append(token)
+    return entities, tokens
 
 
 def _seed_entity(entity: Entity, raw: Mapping[str, Any], admin: User, ids: IdGenerator) -> None:

@@ -3,6 +3,7 @@ the opaque fixture tokens that name an organisation, an entity and a user."""
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Mapping
@@ -33,10 +34,12 @@ class Token:
 
 @dataclass
 class Entity:
-    """One legal entity's books. Its book's lock guards the periods and rules too, so checks stay atomic."""
+    """One legal entity's books. Its book's lock guards the periods and rules too, so checks stay atomic.
+    Entity ids repeat across organisations (`main`), so the tenant id (`id`: journal, faults, inspector) is
+    `organisation/entity`."""
 
     organisation_id: str
-    id: str
+    entity_id: str
     name: str
     currency: str
     auto_post: bool
@@ -46,6 +49,10 @@ class Entity:
     idempotency: IdempotencyStore
     users: Mapping[str, User]
     rules: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    @property
+    def id(self) -> str:
+        return f"{self.organisation_id}/{self.entity_id}"
 
     @property
     def lock(self):
@@ -58,6 +65,9 @@ class AdenState:
         self.entities: dict[tuple[str, str], Entity] = {}
         self.users: dict[str, dict[str, User]] = {}  # organisation -> user id -> user
         self.tokens: dict[str, Token] = {}
+        self.fixture_tokens: list[Token] = []  # what `credentials()` shows; created tenants' tokens stay apart
+        self.organisations: dict[str, str] = {}  # id -> name
+        self.lock = threading.Lock()  # guards adding organisations, entities and tokens
 
     def add_entity(self, organisation_id: str, raw: Mapping[str, Any]) -> Entity:
         book = Book(f"{organisation_id}/{raw['id']}", clock=self.clock, ids=self.ids,
@@ -65,7 +75,7 @@ class AdenState:
         entity = Entity(organisation_id, raw["id"], raw.get("name", raw["id"]), book.currency,
                         bool(raw.get("auto_post", True)), book, Calendar(self.clock, book.lock), self.clock,
                         IdempotencyStore(self.clock, IDEMPOTENCY_TTL), self.users[organisation_id])
-        self.entities[(organisation_id, entity.id)] = entity
+        self.entities[(organisation_id, entity.entity_id)] = entity
         return entity
 
     def caller(self, token: Token) -> tuple[Entity, User]:

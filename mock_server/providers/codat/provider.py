@@ -9,11 +9,11 @@ from typing import Any, Callable, Mapping
 from urllib.parse import quote, urlencode
 
 from ...errors import ApiError
-from ...ledger import LedgerError
-from .. import Call, Provider, Reply, Runtime, handles
+from ...ledger import Book, LedgerError
+from .. import Call, Provider, Reply, Runtime, Tenant, handles
 from . import wire
 from .query import QueryError, compile_query, sort_records
-from .state import CodatState, Company, Connection, PushOperation
+from .state import ApiKey, Client, CodatState, Company, Connection, PushOperation
 
 UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 NOT_VALID = "Error processing request - not valid."
@@ -92,16 +92,34 @@ class CodatProvider(Provider):
 
     def credentials(self, base_url: str) -> dict[str, Any]:
         for api_key, client in self.state.keys.values():
-            if api_key.revoked:
-                continue
-            company = next((c for c in client.companies.values() if c.connections), None)
-            creds = {"provider": self.name, "base_url": base_url, "api_key": api_key.key,
-                     "authorization": "Basic " + base64.b64encode(api_key.key.encode()).decode(),
-                     "client_id": client.id}
-            if company is not None:
-                creds.update(company_id=company.id, connection_id=next(iter(company.connections)))
-            return creds
+            if not api_key.revoked:
+                return self._credentials(base_url, api_key, client)
         raise LookupError("the codat fixtures define no usable API key")
+
+    def _credentials(self, base_url: str, api_key: ApiKey, client: Client) -> dict[str, Any]:
+        with client.lock:
+            company = next((c for c in client.companies.values() if c.connections), None)
+        creds = {"provider": self.name, "base_url": base_url, "api_key": api_key.key,
+                 "authorization": "Basic " + base64.b64encode(api_key.key.encode()).decode(),
+                 "client_id": client.id}
+        if company is not None:
+            creds.update(company_id=company.id, connection_id=next(iter(company.connections)))
+        return creds
+
+    def tenants(self) -> list[Tenant]:
+        """One per client, the tenant the journal records (its id), shown with its first company's book
+        (an empty book when it has no company yet)."""
+        tenants = []
+        for client in list(self.state.clients.values()):
+            with client.lock:
+                company = next(iter(client.companies.values()), None)
+            book = company.book if company is not None else Book(client.id, clock=self.clock, ids=self.ids)
+            tenants.append(Tenant(client.id, client.name, book))
+        return tenants
+
+    def create_tenant(self, base_url: str, name: str | None = None) -> dict[str, Any]:
+        api_key, client = self.state.new_tenant(name)
+        return {**self._credentials(base_url, api_key, client), "tenant": client.id}
 
     # -- companies ------------------------------------------------------------------------------------------
 

@@ -191,10 +191,26 @@ class Client:
 class CodatState:
     def __init__(self, clock: Clock, ids: IdGenerator, fixtures: Mapping[str, Any]):
         self.clock, self.ids = clock, ids
+        self.fixtures = fixtures
         self.clients: dict[str, Client] = {}
         self.keys: dict[str, tuple[ApiKey, Client]] = {}
+        self._tenants = threading.Lock()
         for raw in fixtures.get("clients", []):
             self._seed_client(raw)
+
+    def new_tenant(self, name: str | None) -> tuple[ApiKey, Client]:
+        """A client seeded like the fixtures' first one (limits, companies with their charts, connections and
+        entries), under new ids for the client, its companies and connections, with one new API key."""
+        template = (self.fixtures.get("clients") or [{}])[0]
+        with self._tenants:
+            client_id = self.ids.uuid()
+            companies = [{**company, "id": self.ids.uuid(),
+                          "connections": [{**conn, "id": self.ids.uuid()} for conn in company.get("connections", [])]}
+                         for company in template.get("companies", [])]
+            key = f"lm_codat_key_{self.ids.token(16)}"
+            self._seed_client({**template, "id": client_id, "name": name or f"Client {client_id[:8]}",
+                               "apiKeys": [{"key": key}], "companies": companies})
+            return self.keys[key]
 
     def new_company(self, client: Client, name: str, *, company_id: str | None = None,
                     description: str | None = None, tags: Mapping[str, str] | None = None,

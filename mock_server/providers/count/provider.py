@@ -11,7 +11,7 @@ from ...auth import hmac_signing
 from ...auth.oauth import GrantInvalid, TokenExpired, TokenInvalid
 from ...errors import ApiError, validation_error
 from ...ledger import DeleteBlocked, Duplicate, LedgerError, NotEditable, NotFound, UnknownReference
-from .. import Call, Provider, Reply, Runtime, handles
+from .. import Call, Provider, Reply, Runtime, Tenant, handles
 from ..marshal import load
 from . import wire
 from .catalog import CATEGORY, PHYSICAL, SUB_TYPES
@@ -105,11 +105,20 @@ class CountProvider(Provider):
         return ApiError(404 if isinstance(error, NotFound) else 400, error.code, error.message)
 
     def credentials(self, base_url: str) -> dict[str, Any]:
-        pair = self.state.fixture_tokens[0]
+        return self._credentials(base_url, self.state.fixture_tokens[0])
+
+    def _credentials(self, base_url: str, pair: Any) -> dict[str, Any]:
         client = self.state.clients[pair.client_id]
         return {"provider": self.name, "base_url": f"{base_url}/partners", "auth_base_url": f"{base_url}/auth2",
                 "client_id": client.id, "client_secret": client.secret, "access_token": pair.access_token,
                 "refresh_token": pair.refresh_token, "workspace_id": pair.tenant_id}
+
+    def tenants(self) -> list[Tenant]:
+        return [Tenant(w.id, w.name, w.book) for w in list(self.state.workspaces.values())]
+
+    def create_tenant(self, base_url: str, name: str | None = None) -> dict[str, Any]:
+        pair = self.state.new_tenant(name)
+        return {**self._credentials(base_url, pair), "tenant": pair.tenant_id}
 
     # -- OAuth ----------------------------------------------------------------------------------------------
 

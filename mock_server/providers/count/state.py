@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, Mapping
@@ -53,17 +54,34 @@ class CountState:
         self.tokens = TokenStore(clock, ids, access_ttl=ACCESS_TTL, refresh_ttl=REFRESH_TTL)
         self.rate_limiter = RateLimiter(RATE_LIMIT_PER_MINUTE, 60, clock) if rate_limiting else None
         self.fixture_tokens: list[TokenPair] = []
+        self.fixtures = fixtures
+        self._tenants = threading.Lock()
         for raw in fixtures.get("workspaces", []):
             self._seed_workspace(raw)
         for raw in fixtures.get("clients", []):
             self.clients[raw["id"]] = Client(raw["id"], raw["secret"], raw.get("name", raw["id"]),
                                              raw["workspace"], tuple(raw.get("redirectUris", ())))
+        for owner, workspace in [*((f"client {c['id']}", c["workspace"]) for c in fixtures.get("clients", [])),
+                                 *((f"a token of {t['client']}", t["workspace"]) for t in fixtures.get("tokens", []))]:
+            if workspace not in self.workspaces:
+                raise ValueError(f"count fixtures: {owner} names workspace {workspace}, which is not defined")
         now = clock.now()
         for raw in fixtures.get("tokens", []):
             pair = TokenPair(raw["accessToken"], raw["refreshToken"], now + FIXTURE_TOKEN_TTL,
                              now + FIXTURE_TOKEN_TTL, raw["client"], raw["workspace"])
             self.tokens.add(pair)
             self.fixture_tokens.append(pair)
+
+    def new_tenant(self, name: str | None) -> TokenPair:
+        """A workspace seeded like the fixtures' first one, its own client, and a token pair bound to both."""
+        with self._tenants:
+            template = self.fixtures.get("workspaces", [{}])[0]
+            workspace_id = self.ids.uuid()
+            self._seed_workspace({**template, "id": workspace_id, "name": name or f"Workspace {workspace_id[:8]}"})
+            client = Client(f"lm_count_client_{self.ids.token(6)}", f"lm_count_secret_{self.ids.token(16)}",
+                            name or "Tenant client", workspace_id)
+            self.clients[client.id] = client
+        return self.tokens.issue(client.id, workspace_id)
 
     def new_workspace(self, workspace_id: str, name: str, currency: str = "USD") -> Workspace:
         workspace = Workspace(workspace_id, name, Book(workspace_id, clock=self.clock, ids=self.ids,

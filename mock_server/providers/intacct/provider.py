@@ -13,7 +13,7 @@ from ...errors import ApiError
 from ...idempotency import KeyInFlight, KeyReused, fingerprint
 from ...ledger import (InvalidAmount, InvalidEntry, InvalidTransition, JournalEntry, LedgerError, NotFound,
                        Unbalanced, UnknownReference)
-from .. import Call, Provider, Reply, Runtime, handles
+from .. import Call, Provider, Reply, Runtime, Tenant, handles
 from . import rules, wire
 from .query import QueryError, run_query
 from .state import IntacctState, parse_username, to_date
@@ -124,12 +124,27 @@ class IntacctProvider(Provider):
         return ApiError(422, codes.get(type(error), "GL-1006"), error.message)
 
     def credentials(self, base_url: str) -> dict[str, Any]:
-        pair = self.state.fixture_tokens[0]
+        return self._credentials(base_url, self.state.fixture_tokens[0])
+
+    def _credentials(self, base_url: str, pair: Any) -> dict[str, Any]:
         client = self.state.clients[pair.client_id]
         api = f"{base_url}/ia/api/v1"
         return {"provider": self.name, "base_url": api, "token_url": api + TOKEN_PATH, "client_id": client.id,
                 "client_secret": client.secret, "username": f"{pair.claims['user']}@{pair.tenant_id}",
                 "company_id": pair.tenant_id, "access_token": pair.access_token, "refresh_token": pair.refresh_token}
+
+    def tenants(self) -> list[Tenant]:
+        """The companies that exist so far: fixture companies appear on first use (listing them creates none,
+        so looking does not shift the seeded ids)."""
+        return [Tenant(c.id, c.name or c.id, c.book) for c in self.state.existing_companies()]
+
+    def create_tenant(self, base_url: str, name: str | None = None) -> dict[str, Any]:
+        """A new company seeded like the first fixture token's (chart, journals, settings and entries), and a
+        token pair for its admin user from the fixture client."""
+        template = self.state.fixture_tokens[0]
+        company = self.state.new_company(name, template.tenant_id)
+        pair = self.state.tokens.issue(template.client_id, company.id, user=template.claims["user"], entity=None)
+        return {**self._credentials(base_url, pair), "tenant": company.id}
 
     def dispatch(self, call: Call) -> Reply:
         """Idempotency-Key on POSTs (D18): per company, same body replays, another body is a conflict."""

@@ -70,6 +70,7 @@ class Company:
     line_keys: Any = None
     txn_numbers: dict[str, int] = field(default_factory=dict)  # journal key -> last number
     approval_levels: int = 1  # approvals a submitted entry needs before it is approved (dossier section 6)
+    name: str | None = None  # set for companies made through the admin API; fixture companies show their id
 
     @property
     def lock(self) -> threading.RLock:
@@ -127,7 +128,23 @@ class IntacctState:
                 company = self.companies[company_id] = self._new_company(company_id)
             return company
 
-    def _new_company(self, company_id: str) -> Company:
+    def existing_companies(self) -> list[Company]:
+        with self._lock:
+            return list(self.companies.values())
+
+    def new_company(self, name: str | None, template: str | None) -> Company:
+        """A company under a fresh id (never one in use or named in the fixtures), seeded like `template`'s
+        fixture company: the fixture chart and journals, plus `template`'s settings and entries."""
+        reserved = set(self.fixtures.get("companies") or {}) | {p.tenant_id for p in self.fixture_tokens}
+        with self._lock:
+            company_id = "T" + self.ids.token(4).upper()
+            while company_id in self.companies or company_id in reserved:
+                company_id = "T" + self.ids.token(4).upper()
+            company = self.companies[company_id] = self._new_company(company_id, settings_of=template)
+            company.name = name or company_id
+            return company
+
+    def _new_company(self, company_id: str, settings_of: str | None = None) -> Company:
         from .rules import seed_entries  # rules import this module's Company
 
         now = self.clock.now()
@@ -145,7 +162,7 @@ class IntacctState:
             company.journals[str(number)] = Journal(
                 str(number), raw["id"], raw["name"], raw.get("status", "active"), bool(raw.get("isAdjustment")),
                 bool(raw.get("disallowDirectPosting")), now)
-        settings = (self.fixtures.get("companies") or {}).get(company_id) or {}
+        settings = (self.fixtures.get("companies") or {}).get(settings_of or company_id) or {}
         company.approval_levels = int(settings.get("approvalLevels", 1))
         entries = settings.get("entries", [])
         keys = [int(e["key"]) for e in entries] + [int(e["reversalKey"]) for e in entries if "reversalKey" in e]

@@ -1,0 +1,191 @@
+"""The inspector: read-only HTML pages under /_mock/ui showing what the mock holds and what it was asked.
+
+    /_mock/ui                         every provider's tenants, and the latest requests
+    /_mock/ui/journal                 the request journal across providers (refreshes itself)
+    /_mock/ui/<provider>/<tenant>     one tenant's chart of accounts with balances, trial balance, journal
+                                      entries (newest first, each with its history) and requests
+
+Plain Flask routes, not spec operations: they answer HTML, not a provider's JSON. Server-rendered from
+mock_server/templates/ui with autoescaping on, no JavaScript and no external assets. When an admin token is
+configured it is required here too, as `?token=` (kept on every link) or `Authorization: Bearer`.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote, urlencode
+
+from flask import Flask, Response, request
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
+from .ledger import Side, format_amount
+from .providers import Provider, Tenant
+
+if TYPE_CHECKING:
+    from .app import Mock
+
+PREFIX = "/_mock/ui"
+ENTRY_LIMIT = 200  # entries shown on a tenant page, newest first
+JOURNAL_LIMIT = 100
+TENANT_JOURNAL_LIMIT = 50
+LIVE_REFRESH_SECONDS = 3
+
+_env = Environment(loader=FileSystemLoader(Path(__file__).parent / "templates" / "ui"), autoescape=True,
+                   undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+
+
+def money(amount: Decimal) -> str:
+    """Exact two-decimal text; a zero never shows as -0.00."""
+    return format_amount(amount if amount != 0 else Decimal("0.00"))
+
+
+def moment(at: datetime | str | None) -> str:
+    if at is None:
+        return ""
+    if isinstance(at, str):
+        return at.replace("+00:00", "Z")
+    return at.isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def pretty(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, indent=2, ensure_ascii=False, default=str)
+
+
+_env.filters.update(money=money, moment=moment, pretty=pretty)
+
+
+@dataclass
+class ProviderTenants:
+    name: str
+    tenants: list[Tenant] | None  # None: the provider does not list its tenants
+    stats: dict[str, dict[str, Any]] = field(default_factory=dict)  # tenant id -> counts and trial balance
+
+
+def mount(app: Flask, mock: "Mock") -> None:
+    def guard() -> Response | None:
+        token = mock.config.admin_token
+        if token is None:
+            return None
+        given = request.args.get("token")
+        if given is None:
+            scheme, _, rest = request.headers.get("Authorization", "").partition(" ")
+            given = rest.strip() if scheme.lower() == "bearer" else ""
+        if hmac.compare_digest(given.encode(), token.encode()):
+            return None
+        return _text(401, "The inspector needs the admin token: add ?token=<admin token> to the URL or send "
+                          "`Authorization: Bearer <admin token>` (printed by `ledger-mock serve` at start).\n",
+                     {"WWW-Authenticate": 'Bearer realm="ledger-mock"'})
+
+    def render(template: str, **context: Any) -> Response:
+        page = _env.get_template(template).render(
+            link=_linker(), now=moment(mock.runtime.clock.now()), frozen=mock.runtime.clock.frozen,
+            providers=list(mock.providers), **context)
+        return Response(page, mimetype="text/html", headers={"Cache-Control": "no-store"})
+
+    def index() -> Response:
+        refused = guard()
+        if refused:
+            return refused
+        return render("index.html", listing=[_listing(name, provider) for name, provider in mock.providers.items()],
+                      journal=mock.journal.query(limit=20), refresh=_refresh(0))
+
+    def journal() -> Response:
+        refused = guard()
+        if refused:
+            return refused
+        wanted = request.args.get("provider") or None
+        return render("journal.html", journal=mock.journal.query(provider=wanted, limit=JOURNAL_LIMIT),
+                      wanted=wanted, refresh=_refresh(LIVE_REFRESH_SECONDS))
+
+    def tenant(provider: str, tenant_id: str) -> Response:
+        refused = guard()
+        if refused:
+            return refused
+        found = mock.providers.get(provider)
+        if found is None:
+            return _text(404, f"No provider {provider!r} is served; served: {', '.join(mock.providers)}.\n")
+        try:
+            tenant = next((t for t in found.tenants() if str(t.id) == tenant_id), None)
+        except NotImplementedError:
+            return _text(404, f"{provider} does not list its tenants yet, so the inspector cannot show one.\n")
+        if tenant is None:
+            return _text(404, f"{provider} has no tenant {tenant_id!r}.\n")
+        return render("tenant.html", provider=provider, tenant=tenant, view=_tenant_view(tenant.book),
+                      journal=mock.journal.query(provider=provider, tenant=str(tenant.id),
+                                                 limit=TENANT_JOURNAL_LIMIT),
+                      refresh=_refresh(0))
+
+    app.add_url_rule(PREFIX, endpoint="_mock_ui.index", view_func=index, methods=["GET"])
+    app.add_url_rule(PREFIX + "/journal", endpoint="_mock_ui.journal", view_func=journal, methods=["GET"])
+    app.add_url_rule(PREFIX + "/<provider>/<path:tenant_id>", endpoint="_mock_ui.tenant", view_func=tenant,
+                     methods=["GET"])
+
+
+def _listing(name: str, provider: Provider) -> ProviderTenants:
+    try:
+        tenants = list(provider.tenants())
+    except NotImplementedError:
+        return ProviderTenants(name, None)
+    listing = ProviderTenants(name, tenants)
+    for t in tenants:
+        with t.book.lock:
+            listing.stats[str(t.id)] = {"accounts": len(t.book.accounts), "entries": len(t.book.entries),
+                                        "trial_balance": t.book.trial_balance()}
+    return listing
+
+
+def _tenant_view(book: Any) -> dict[str, Any]:
+    """A consistent snapshot of one book, taken under its lock (the page renders after it is released)."""
+    with book.lock:
+        accounts = sorted(book.accounts.values(), key=lambda a: (a.number is None, a.number or "", a.name, a.id))
+        chart = [{"account": a, "balance": book.balance(a.id)} for a in accounts]
+        names = {a.id: a.name for a in accounts}
+        rows = [row for row in chart if row["balance"] != 0]
+        debits = sum((r["balance"] for r in rows if r["balance"] > 0), Decimal("0.00"))
+        credits = sum((-r["balance"] for r in rows if r["balance"] < 0), Decimal("0.00"))
+        entries, total = book.entries_page(limit=ENTRY_LIMIT, newest_first=True)
+        shown = [{"entry": e, "history": book.history(e.id),
+                  "lines": [{"line": line, "account": names.get(line.account_id, line.account_id),
+                             "debit": line.amount if line.side is Side.DEBIT else None,
+                             "credit": line.amount if line.side is Side.CREDIT else None} for line in e.lines]}
+                 for e in entries]
+        return {"currency": book.currency, "closed_through": book.closed_through, "chart": chart,
+                "trial_rows": rows, "debits": debits, "credits": credits, "trial_balance": book.trial_balance(),
+                "entries": shown, "entries_total": total}
+
+
+def _linker():
+    """Links within the inspector, carrying a `?token=` the page was opened with."""
+    root = request.script_root
+    token = request.args.get("token")
+
+    def link(*parts: str, **params: Any) -> str:
+        path = root + PREFIX + "".join("/" + quote(str(part), safe="") for part in parts)
+        query = {k: v for k, v in params.items() if v is not None}
+        if token is not None:
+            query["token"] = token
+        return path + ("?" + urlencode(query) if query else "")
+
+    return link
+
+
+def _refresh(default: int) -> int:
+    """Seconds between automatic reloads (`?refresh=N`, 0 for none)."""
+    try:
+        return max(0, min(3600, int(request.args.get("refresh", default))))
+    except ValueError:
+        return default
+
+
+def _text(status: int, text: str, headers: dict[str, str] | None = None) -> Response:
+    return Response(text, status=status, mimetype="text/plain", headers=headers or {})

@@ -1,0 +1,151 @@
+"""The inspector pages under /_mock/ui: fast checks through the Flask test client, and one real headless Chromium
+run against a live server (CI installs chromium and chromium-driver; a missing browser fails, never skips)."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import time
+from decimal import Decimal
+from html import unescape
+
+import pytest
+import requests
+
+from mock_server.auth.hmac_signing import signature_headers
+from mock_server.ledger import format_amount
+from tests.conftest import provider
+from tests.count.conftest import ACME, ACCRUED, RENT, CountClient, entry_body
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMEDRIVER = "/usr/bin/chromedriver"
+NASTY = '<img src=x onerror="alert(1)"> & Rent'
+
+
+def page(client, url, **kwargs):
+    response = client.get(url, **kwargs)
+    assert response.status_code == 200, response.get_data(as_text=True)[:500]
+    assert response.mimetype == "text/html"
+    return response.get_data(as_text=True)
+
+
+def text_of(html):
+    return re.sub(r"\s+", " ", unescape(re.sub(r"<[^>]+>", " ", html)))
+
+
+def test_index_lists_tenants_and_survives_providers_that_do_not_list_theirs(app, monkeypatch):
+    def unlisted():
+        raise NotImplementedError
+    monkeypatch.setattr(provider(app, "codat"), "tenants", unlisted)
+    html = page(app.test_client(), "/_mock/ui")
+    assert f'href="/_mock/ui/count/{ACME}"' in html
+    for name in app.extensions["ledger_mock"].providers:
+        assert f"<h2>{name}</h2>" in html
+    assert "tenants not listed" in html
+    response = app.test_client().get("/_mock/ui/codat/anything")
+    assert response.status_code == 404 and response.mimetype == "text/plain"
+
+
+def test_tenant_page_shows_books_entries_history_and_requests_escaped(app):
+    count = CountClient(app)
+    created = count.post("/journal-entries", entry_body((RENT, "1234.56", None), (ACCRUED, None, "1234.56"),
+                                                        description=NASTY, date="2025-02-14"))
+    assert created.status_code in (200, 201), created.get_json()
+    book = next(t.book for t in provider(app, "count").tenants() if t.id == ACME)
+    html = page(app.test_client(), f"/_mock/ui/count/{ACME}")
+
+    assert NASTY not in html and "<img" not in html  # escaped, in the entry row and in the request journal
+    assert "&lt;img src=x onerror=" in html
+    text = text_of(html)
+    assert NASTY in text and "1234.56" in text
+    for account in book.accounts.values():  # the chart of accounts, each with its exact balance
+        assert re.search(re.escape(unescape(account.name)) + r".*?" + re.escape(format_amount(book.balance(account.id))),
+                         text)
+    total = re.search(r'id="trial-balance-total">([^<]+)<', html).group(1)
+    assert total == format_amount(book.trial_balance()) == "0.00"
+    shown = re.findall(r'data-entry-id="([^"]+)"', html)  # newest first, as the book pages them
+    assert shown == [e.id for e in book.entries_page(limit=1000, newest_first=True)[0]]
+    new_id = shown[0]
+    assert book.entry(new_id).memo == NASTY and book.entry(new_id).total_debit == Decimal("1234.56")
+    row = html[html.index(f'data-entry-id="{new_id}"'):]
+    assert re.search(r"<td>\s*created\s*</td>", row[:row.index("</details>")])  # its history
+    assert "createJournalEntry" in html or "POST /count/partners/journal-entries" in text  # its requests
+
+
+def test_live_journal_refreshes_and_filters(app):
+    count = CountClient(app)
+    assert count.get("/journal-entries").status_code == 200
+    html = page(app.test_client(), "/_mock/ui/journal")
+    assert '<meta http-equiv="refresh" content="3">' in html
+    assert "GET /count/partners/journal-entries" in text_of(html)
+    html = page(app.test_client(), "/_mock/ui/journal?provider=codat&refresh=0")
+    assert "http-equiv" not in html and "/count/partners/journal-entries" not in html
+
+
+def test_token_is_required_when_configured(make_app):
+    app = make_app(admin_token="s3cret")
+    client = app.test_client()
+    for url in ("/_mock/ui", "/_mock/ui/journal", f"/_mock/ui/count/{ACME}", "/_mock/ui?token=wrong"):
+        refused = client.get(url)
+        assert refused.status_code == 401 and refused.mimetype == "text/plain", url
+        assert "admin token" in refused.get_data(as_text=True)
+    assert client.get("/_mock/ui", headers={"Authorization": "Bearer wrong"}).status_code == 401
+    page(client, "/_mock/ui", headers={"Authorization": "Bearer s3cret"})
+    html = page(client, "/_mock/ui?token=s3cret")
+    assert f'href="/_mock/ui/count/{ACME}?token=s3cret"' in html  # links keep the token
+    page(client, f"/_mock/ui/count/{ACME}?token=s3cret")
+
+
+# -- a real browser --------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def browser(tmp_path, monkeypatch):
+    assert shutil.which("chromium") or shutil.which(CHROMIUM), "chromium is not installed (apt-get install chromium)"
+    assert shutil.which("chromedriver") or shutil.which(CHROMEDRIVER), \
+        "chromedriver is not installed (apt-get install chromium-driver)"
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    monkeypatch.setenv("SE_OFFLINE", "true")  # selenium-manager must never download a browser or driver
+    options = webdriver.ChromeOptions()
+    options.binary_location = shutil.which("chromium") or CHROMIUM
+    for argument in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
+                     "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                     "--window-size=1400,1800", f"--user-data-dir={tmp_path / 'chromium-profile'}"):
+        options.add_argument(argument)
+    driver = webdriver.Chrome(options=options, service=Service(shutil.which("chromedriver") or CHROMEDRIVER))
+    driver.set_page_load_timeout(30)
+    yield driver
+    driver.quit()
+
+
+def test_browser_sees_a_new_entry_after_reload(make_app, live_server, browser):
+    from selenium.webdriver.common.by import By
+
+    app = make_app(frozen_time=None)  # real time: the HMAC timestamps below are the wall clock's
+    base = live_server(app)
+    browser.get(f"{base}/_mock/ui/count/{ACME}")
+    assert "Acme" in browser.title
+    memo = f"Inspector check {time.time_ns()} <b>not bold</b>"
+    assert memo not in browser.find_element(By.ID, "entries").text
+
+    creds = provider(app, "count").credentials(base + "/count")
+    path = "/count/partners/journal-entries"
+    body = json.dumps(entry_body((RENT, "4321.09", None), (ACCRUED, None, "4321.09"), description=memo,
+                                 date="2025-03-03"), separators=(",", ":")).encode()
+    headers = {**signature_headers(creds["client_id"], creds["client_secret"], "POST", path, body),
+               "Authorization": f"Bearer {creds['access_token']}", "Content-Type": "application/json"}
+    created = requests.post(base + path, data=body, headers=headers, timeout=10)
+    assert created.status_code in (200, 201), created.text
+
+    browser.refresh()
+    rows = [row for row in browser.find_elements(By.CSS_SELECTOR, "#entries tr.entry")
+            if memo in row.find_element(By.CLASS_NAME, "memo").text]
+    assert len(rows) == 1, browser.find_element(By.ID, "entries").text[:2000]
+    cells = [cell.text for cell in rows[0].find_elements(By.CSS_SELECTOR, ":scope > td")]
+    assert cells[0] == "2025-03-03" and cells[3] == "4321.09" and cells[4] == "4321.09", cells
+    assert not rows[0].find_elements(By.TAG_NAME, "b")  # the memo's markup is text, not markup
+    assert browser.find_element(By.ID, "trial-balance-total").text == "0.00"
+    assert "POST /count/partners/journal-entries" in browser.page_source.replace("&nbsp;", " ")
