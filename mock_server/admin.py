@@ -70,10 +70,17 @@ class Admin(Provider):
 
     @handles("reset")
     def reset(self, call: Call) -> Reply:
-        name = (call.body or {}).get("provider")
+        body = call.body or {}
+        name, tenant = body.get("provider"), body.get("tenant")
         if name is not None and name not in self.mock.providers:
             raise ApiError(404, "not_found", f"No provider {name!r} is served; served: "
                                              f"{', '.join(self.mock.providers)}.")
+        if tenant is not None:
+            if name is None:
+                raise ApiError(400, "validation_error", "Name the `provider` of the `tenant` to reset.")
+            self.mock.reset_tenant(name, tenant)
+            call.logged = False  # reset_tenant rewrote the log already
+            return 200, {"reset": [f"{name}/{tenant}"]}
         return 200, {"reset": self.mock.reset(name)}
 
     @handles("listTenants")

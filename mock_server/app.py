@@ -107,6 +107,24 @@ class Mock:
                 raise StateFileError(f"replaying record {number} ({entry['method']} {entry['path']}) answered "
                                      f"{response.status_code}, not the success it had: {response.get_data()[:300]!r}")
 
+    def reset_tenant(self, name: str, tenant: str) -> None:
+        """One tenant back to how it started: the provider is rebuilt from its fixtures and every change it
+        received since is applied again, except the ones made in that tenant (its creation stays)."""
+        if tenant not in {t.id for t in self.providers[name].tenants()}:
+            raise ApiError(404, "not_found", f"No tenant {tenant!r} in {name}.")
+        remaining = [r for r in self.writes.records if not (r.get("provider") == name and r.get("tenant") == tenant)]
+        again = [r for r in remaining if r.get("provider") == name
+                 or (r.get("operation") == "createTenant" and _posted_provider(r) == name)]
+        with self.runtime.ids.main_stream():
+            rebuilt = self._build(name)
+        previous, self.providers[name] = self.providers[name], rebuilt
+        try:
+            self.replay(self.app, again)
+        except StateFileError:
+            self.providers[name] = previous
+            raise
+        self.writes.rewrite(remaining)  # the log now says what the state is: that tenant's changes are gone
+
     def export(self) -> dict[str, Any]:
         return {"format": FORMAT, "seed": self.config.seed,
                 "fixtures": orjson.loads(orjson.dumps(self.fixtures, default=str, option=orjson.OPT_NON_STR_KEYS)),
@@ -193,6 +211,13 @@ def create_app(config: Config | None = None) -> Flask:
 
 
 _REPLAY: ContextVar[tuple[datetime, int] | None] = ContextVar("replay", default=None)
+
+
+def _posted_provider(entry: Mapping[str, Any]) -> str | None:
+    try:
+        return orjson.loads(body_of(entry) or b"{}").get("provider")
+    except orjson.JSONDecodeError:
+        return None
 _NOT_RECORDED = {(admin.NAME, "importState")}  # an import replaces the log with the records it brings
 
 
@@ -213,10 +238,11 @@ def _view(mock: Mock, name: str, current: Callable[[], Provider], operation: Ope
         replay = _REPLAY.get()
         at, seed = replay or (clock.now(), ids.next_seed())
         with (mock.write_lock if changes else nullcontext()), clock.pinned(at), ids.stream(seed):
-            response = handle(replay is not None, path_args)
-            if changes and response.status_code < 400 and replay is None:
-                mock.writes.append(persistence.record(request.method, request.path, request.query_string,
-                                                      request.headers, request.get_data(), at.isoformat(), seed))
+            response, tenant, logged = handle(replay is not None, path_args)
+            if changes and logged and response.status_code < 400 and replay is None:
+                mock.writes.append(persistence.record(
+                    request.method, request.path, request.query_string, request.headers, request.get_data(),
+                    at.isoformat(), seed, provider=name, operation=operation.id, tenant=tenant))
         return response
 
     def handle(replaying: bool, path_args: dict[str, str]) -> Response:
@@ -243,7 +269,7 @@ def _view(mock: Mock, name: str, current: Callable[[], Provider], operation: Ope
             response = _json_response(status, payload, headers, operation)
         if not replaying:
             _account(mock, name, operation, call, response, started)
-        return response
+        return response, _tenant_of(call), call.logged
 
     view.__name__ = f"{name}_{operation.id}"
     return view

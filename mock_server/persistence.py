@@ -28,8 +28,10 @@ class StateFileError(Exception):
     pass
 
 
-def record(method: str, path: str, query: bytes, headers: Any, body: bytes, at: str, seed: int) -> dict[str, Any]:
-    return {"at": at, "seed": seed, "method": method, "path": path, "query": query.decode("latin-1"),
+def record(method: str, path: str, query: bytes, headers: Any, body: bytes, at: str, seed: int, *,
+           provider: str, operation: str, tenant: str | None) -> dict[str, Any]:
+    return {"at": at, "seed": seed, "provider": provider, "operation": operation, "tenant": tenant,
+            "method": method, "path": path, "query": query.decode("latin-1"),
             "headers": {k: v for k, v in headers.items() if k.lower() in KEPT_HEADERS},
             "body": base64.b64encode(body).decode() if body else ""}
 
@@ -53,10 +55,25 @@ class WriteLog:
         with self._lock:
             self.records.append(entry)
             if self._file is not None:
-                line = json.dumps(entry, separators=(",", ":"), ensure_ascii=True).encode()
-                self._file.write(b"%08x " % zlib.crc32(line) + line + b"\n")
+                self._file.write(_line(entry))
                 self._file.flush()
                 os.fsync(self._file.fileno())
+
+    def rewrite(self, records: list[dict[str, Any]]) -> None:
+        """Replace the log (a tenant reset takes that tenant's changes out): written aside, fsynced, then
+        renamed over the old file, so a crash leaves the old log or the new one, never half of either."""
+        with self._lock:
+            self.records = list(records)
+            if self._file is None:
+                return
+            aside = self.path.with_name(self.path.name + ".new")
+            with open(aside, "wb") as handle:
+                handle.writelines(_line(entry) for entry in records)
+                handle.flush()
+                os.fsync(handle.fileno())
+            self._file.close()
+            os.replace(aside, self.path)
+            self._file = open(self.path, "ab")
 
     def clear(self) -> None:
         """Forget everything (a full reset or an import): the file restarts empty."""
@@ -66,6 +83,11 @@ class WriteLog:
                 self._file.truncate(0)
                 self._file.flush()
                 os.fsync(self._file.fileno())
+
+
+def _line(entry: dict[str, Any]) -> bytes:
+    line = json.dumps(entry, separators=(",", ":"), ensure_ascii=True).encode()
+    return b"%08x " % zlib.crc32(line) + line + b"\n"
 
 
 def read(path: Path) -> list[dict[str, Any]]:

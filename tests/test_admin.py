@@ -198,3 +198,24 @@ def test_one_structured_log_line_per_request(app, caplog):
     assert line["method"] == "GET" and line["path"] == "/count/partners/tags" and line["provider"] == "count"
     assert line["tenant"] == "7d3e6c1a-2b4f-4e8a-9c5d-1f2a3b4c5d6e" and line["status"] == 200
     assert line["duration_ms"] >= 0 and line["operation"] == "listTags"
+
+
+def test_reset_of_one_tenant_keeps_every_other_tenants_changes(app, admin):
+    acme = CountClient(app)
+    created = admin.post("/_mock/tenants", json={"provider": "count", "name": "ci"}).get_json()
+    mine = CountClient(app, client_id=created["client_id"], secret=created["client_secret"],
+                       token=created["access_token"])
+    acme.post("/journal-entries", entry_body(refNumber="ACME-KEEP"))
+    mine.post("/journal-entries", entry_body(refNumber="MINE-DROP"))
+    mine.post("/tags", {"name": "mine-only"})
+    reset = admin.post("/_mock/reset", json={"provider": "count", "tenant": created["tenant"]})
+    assert reset.status_code == 200 and reset.get_json() == {"reset": [f"count/{created['tenant']}"]}
+    assert mine.get("/journal-entries").get_json()["data"]["totalRecords"] == 4  # as created from the fixtures
+    assert "mine-only" not in [t["name"] for t in mine.get("/tags").get_json()["data"]["tags"]]
+    assert acme.get("/journal-entries", params={"search": "ACME-KEEP"}).get_json()["data"]["totalRecords"] == 1
+    # the log now says what the state is: resetting another tenant does not bring the first one's changes back
+    admin.post("/_mock/reset", json={"provider": "count", "tenant": "7d3e6c1a-2b4f-4e8a-9c5d-1f2a3b4c5d6e"})
+    assert mine.get("/journal-entries").get_json()["data"]["totalRecords"] == 4
+    assert acme.get("/journal-entries").get_json()["data"]["totalRecords"] == 4
+    assert admin.post("/_mock/reset", json={"provider": "count", "tenant": "no-such"}).status_code == 404
+    assert admin.post("/_mock/reset", json={"tenant": created["tenant"]}).status_code == 400

@@ -134,3 +134,17 @@ def test_a_damaged_record_refuses_to_start(tmp_path):
     path.write_bytes(b'00000000 {"at": "x"}\n')
     with pytest.raises(StateFileError, match="line 1 .* damaged"):
         read(path)
+
+
+def test_a_rewritten_log_reads_back_and_keeps_appending(tmp_path):
+    path = tmp_path / "state.log"
+    log = WriteLog(path)
+    log.open()
+    entries = [{"at": "2025-01-01T00:00:00+00:00", "seed": n, "method": "POST", "path": f"/{n}", "query": "",
+                "headers": {}, "body": ""} for n in range(3)]
+    for entry in entries:
+        log.append(entry)
+    log.rewrite(entries[1:])
+    log.append(entries[0])
+    assert read(path) == [entries[1], entries[2], entries[0]]
+    assert not path.with_name("state.log.new").exists()
