@@ -192,7 +192,6 @@ def create_app(config: Config | None = None) -> Flask:
                              provide_automatic_options=False)
     admin.mount(app, mock, _view)
     mock.app = app
-    mock.replay(app, mock.writes.open())
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException) -> Response:
@@ -207,6 +206,7 @@ def create_app(config: Config | None = None) -> Flask:
         error = ApiError(500, "internal_error", "Something went wrong.")
         return _error_response(_renderer(mock, request.path), error, mock.runtime.request_ids.uuid(), None)
 
+    mock.replay(app, mock.writes.open())  # last: replaying serves requests, so the app must be complete
     return app
 
 
