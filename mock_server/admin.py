@@ -75,13 +75,9 @@ class Admin(Provider):
         if name is not None and name not in self.mock.providers:
             raise ApiError(404, "not_found", f"No provider {name!r} is served; served: "
                                              f"{', '.join(self.mock.providers)}.")
-        if tenant is not None:
-            if name is None:
-                raise ApiError(400, "validation_error", "Name the `provider` of the `tenant` to reset.")
-            self.mock.reset_tenant(name, tenant)
-            call.logged = False  # reset_tenant rewrote the log already
-            return 200, {"reset": [f"{name}/{tenant}"]}
-        return 200, {"reset": self.mock.reset(name)}
+        if tenant is not None and name is None:
+            raise ApiError(400, "validation_error", "Name the `provider` of the `tenant` to reset.")
+        return 200, {"reset": self.mock.reset(name, tenant)}
 
     @handles("listTenants")
     def list_tenants(self, call: Call) -> Reply:

@@ -79,19 +79,37 @@ class Mock:
         provider.spec = self.specs[name]
         return provider
 
-    def reset(self, name: str | None = None) -> list[str]:
-        """Back to the fixtures: one provider, or all of them with the id sequence restarted as at startup."""
-        if name is not None:
-            self.providers[name] = self._build(name)
-            return [name]
-        self.runtime.ids.reseed(self.config.seed)
-        self.journal.clear()
-        if _REPLAY.get() is None:  # replaying the log must not erase it
-            self.writes.clear()
-        with self.runtime.ids.main_stream():  # as at startup, so the same requests get the same ids again
-            for each in self.providers:
+    def reset(self, name: str | None = None, tenant: str | None = None) -> list[str]:
+        """Back to the fixtures: everything (ids restarting as at startup), one provider, or one tenant (its
+        provider rebuilt and every other tenant's changes applied again).
+
+        The write log is rewritten to match, keeping the operator's own settings (clock, faults, posted
+        fixtures), so it always says what the state is and a reset is never itself replayed."""
+        records = self.writes.records
+        if tenant is not None:
+            if tenant not in {t.id for t in self.providers[name].tenants()}:
+                raise ApiError(404, "not_found", f"No tenant {tenant!r} in {name}.")
+            remaining = [r for r in records if not (r.get("provider") == name and r.get("tenant") == tenant)]
+        else:
+            remaining = [r for r in records if r.get("provider") == admin.NAME and not _creates_tenant_of(r, name)
+                         or name is not None and r.get("provider") not in (name, admin.NAME)]
+        names = [name] if name else list(self.providers)
+        previous = dict(self.providers)
+        if name is None:
+            self.runtime.ids.reseed(self.config.seed)
+            self.journal.clear()
+        with self.runtime.ids.main_stream():  # as at startup
+            for each in names:
                 self.providers[each] = self._build(each)
-        return list(self.providers)
+        if tenant is not None:
+            try:
+                self.replay(self.app, [r for r in remaining if r.get("provider") == name
+                                       or _creates_tenant_of(r, name)])
+            except StateFileError as exc:
+                self.providers.update(previous)
+                raise ApiError(409, "conflict", f"Tenant {tenant} cannot be reset: {exc}") from None
+        self.writes.rewrite(remaining)
+        return [f"{name}/{tenant}"] if tenant is not None else names
 
     def replay(self, app: Flask, records: list[dict[str, Any]]) -> None:
         """Re-run recorded changes through the pipeline, each at its instant and with its id stream."""
@@ -106,24 +124,6 @@ class Mock:
             if response.status_code >= 400:
                 raise StateFileError(f"replaying record {number} ({entry['method']} {entry['path']}) answered "
                                      f"{response.status_code}, not the success it had: {response.get_data()[:300]!r}")
-
-    def reset_tenant(self, name: str, tenant: str) -> None:
-        """One tenant back to how it started: the provider is rebuilt from its fixtures and every change it
-        received since is applied again, except the ones made in that tenant (its creation stays)."""
-        if tenant not in {t.id for t in self.providers[name].tenants()}:
-            raise ApiError(404, "not_found", f"No tenant {tenant!r} in {name}.")
-        remaining = [r for r in self.writes.records if not (r.get("provider") == name and r.get("tenant") == tenant)]
-        again = [r for r in remaining if r.get("provider") == name
-                 or (r.get("operation") == "createTenant" and _posted_provider(r) == name)]
-        with self.runtime.ids.main_stream():
-            rebuilt = self._build(name)
-        previous, self.providers[name] = self.providers[name], rebuilt
-        try:
-            self.replay(self.app, again)
-        except StateFileError:
-            self.providers[name] = previous
-            raise
-        self.writes.rewrite(remaining)  # the log now says what the state is: that tenant's changes are gone
 
     def export(self) -> dict[str, Any]:
         return {"format": FORMAT, "seed": self.config.seed,
@@ -152,6 +152,7 @@ class Mock:
         with self.write_lock:
             self.fixtures = {**self.fixtures, **document.get("fixtures", {})}
             self.reset()
+            self.writes.rewrite([])  # the imported records are the whole log, the operator's settings included
             records = document.get("records", [])
             self.replay(app, records)
             for entry in records:  # the imported changes are this state's log from now on
@@ -213,12 +214,17 @@ def create_app(config: Config | None = None) -> Flask:
 _REPLAY: ContextVar[tuple[datetime, int] | None] = ContextVar("replay", default=None)
 
 
-def _posted_provider(entry: Mapping[str, Any]) -> str | None:
+def _creates_tenant_of(entry: Mapping[str, Any], name: str | None) -> bool:
+    """A recorded `POST /_mock/tenants` for provider `name` (for any provider when `name` is None)."""
+    if entry.get("operation") != "createTenant":
+        return False
     try:
-        return orjson.loads(body_of(entry) or b"{}").get("provider")
+        posted = orjson.loads(body_of(entry) or b"{}").get("provider")
     except orjson.JSONDecodeError:
-        return None
-_NOT_RECORDED = {(admin.NAME, "importState")}  # an import replaces the log with the records it brings
+        return False
+    return name is None or posted == name
+# These rewrite the write log themselves: an import with the records it brings, a reset without what it undid.
+_NOT_RECORDED = {(admin.NAME, "importState"), (admin.NAME, "reset")}
 
 
 class _NotOneOf(BaseConverter):
@@ -238,8 +244,8 @@ def _view(mock: Mock, name: str, current: Callable[[], Provider], operation: Ope
         replay = _REPLAY.get()
         at, seed = replay or (clock.now(), ids.next_seed())
         with (mock.write_lock if changes else nullcontext()), clock.pinned(at), ids.stream(seed):
-            response, tenant, logged = handle(replay is not None, path_args)
-            if changes and logged and response.status_code < 400 and replay is None:
+            response, tenant = handle(replay is not None, path_args)
+            if changes and response.status_code < 400 and replay is None:
                 mock.writes.append(persistence.record(
                     request.method, request.path, request.query_string, request.headers, request.get_data(),
                     at.isoformat(), seed, provider=name, operation=operation.id, tenant=tenant))
@@ -269,7 +275,7 @@ def _view(mock: Mock, name: str, current: Callable[[], Provider], operation: Ope
             response = _json_response(status, payload, headers, operation)
         if not replaying:
             _account(mock, name, operation, call, response, started)
-        return response, _tenant_of(call), call.logged
+        return response, _tenant_of(call)
 
     view.__name__ = f"{name}_{operation.id}"
     return view

@@ -148,3 +148,25 @@ def test_a_rewritten_log_reads_back_and_keeps_appending(tmp_path):
     log.append(entries[0])
     assert read(path) == [entries[1], entries[2], entries[0]]
     assert not path.with_name("state.log.new").exists()
+
+
+def test_resets_leave_a_log_that_replays_to_the_same_state(make_app, tmp_path):
+    """Each reset rewrites the log to what the state is, so a restart (or an import) lands exactly there."""
+    from mock_server.config import Config
+    from mock_server.app import create_app
+    state_file = tmp_path / "state.log"
+    app = make_app(state_file=state_file, frozen_time=None)
+    admin, acme = app.test_client(), CountClient(app)
+    admin.post("/_mock/clock", json={"advanceSeconds": 120})
+    acme.post("/journal-entries", entry_body(refNumber="BEFORE-RESET"))
+    tenant = admin.post("/_mock/tenants", json={"provider": "count", "name": "kept"}).get_json()
+    admin.post("/_mock/reset", json={"provider": "count"})  # undoes the entry and the tenant, not the clock
+    acme.post("/journal-entries", entry_body(refNumber="AFTER-RESET"))
+    kept = [r["operation"] for r in admin.get("/_mock/state").get_json()["records"]]
+    assert kept == ["setClock", "createJournalEntry"]
+
+    again = create_app(Config(state_file=state_file, rate_limiting=False))
+    count = CountClient(again)
+    refs = [e["refNumber"] for e in count.get("/journal-entries").get_json()["data"]["journalEntries"]]
+    assert "AFTER-RESET" in refs and "BEFORE-RESET" not in refs
+    assert tenant["tenant"] not in [t["id"] for t in again.test_client().get("/_mock/tenants").get_json()["tenants"]]

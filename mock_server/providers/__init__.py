@@ -41,7 +41,6 @@ class Call:
     body: Any = None
     tenant: Any = None  # set by the provider's authenticate()
     principal: Any = None
-    logged: bool = True  # False: a change the write log records by its effect instead (a tenant reset)
 
 
 Reply = tuple  # (status, payload) or (status, payload, headers)
