@@ -59,9 +59,10 @@ def test_fixtures_posted_as_yaml_replace_a_providers_seed_data(make_app):
 
 
 def serve(state_file, port):
+    # Its own process group: `kill -9` must take the server's worker process down with its supervisor.
     return subprocess.Popen([sys.executable, "-m", "mock_server.cli", "serve", "--port", str(port), "--providers",
                              "count", "--state-file", str(state_file), "--log-level", "warning"],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
 
 
 def wait_up(base, process):
@@ -97,10 +98,16 @@ def test_acknowledged_writes_survive_kill_9(tmp_path):
         response = signed(creds, "POST", creds["base_url"] + "/journal-entries", body)
         assert response.status_code == 201
         acknowledged.append(response.json()["data"]["id"])
-    os.kill(process.pid, signal.SIGKILL)  # the supervisor; its worker goes with the process group below
+    os.killpg(process.pid, signal.SIGKILL)  # supervisor and worker at once, mid-flight, no shutdown
     process.wait(timeout=10)
-    subprocess.run(["pkill", "-9", "-f", f"--port {port}"], check=False)
-    time.sleep(0.3)
+    for _ in range(100):  # the worker is gone only when nothing answers on the port any more
+        try:
+            requests.get(base + "/_mock/clock", timeout=0.2)
+            time.sleep(0.05)
+        except requests.ConnectionError:
+            break
+    else:
+        pytest.fail("the killed server still answers")
 
     restarted = serve(state_file, port)
     try:
@@ -110,7 +117,7 @@ def test_acknowledged_writes_survive_kill_9(tmp_path):
         accounts = signed(creds, "GET", creds["base_url"] + "/chart-of-accounts?includeBalances=true").json()
         assert sum(float(a["balance"]) for a in accounts["data"]["accounts"]) == 0
     finally:
-        restarted.terminate()
+        os.killpg(restarted.pid, signal.SIGTERM)
         restarted.wait(timeout=15)
 
 
