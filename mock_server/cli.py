@@ -63,7 +63,7 @@ def serve(host: str, port: int, fixtures: Path | None, providers: str | None, ro
                     rate_limiting=not no_rate_limit, validate_responses=strict,
                     public_base_url=f"http://{host}:{port}", admin_token=admin_token, log_level=log_level,
                     state_file=state_file.resolve() if state_file else None)
-    run(config, host, port, threads, log_level)
+    run(config, host, port, threads)
 
 
 def _loopback(host: str) -> bool:

@@ -45,10 +45,10 @@ def app_from_env() -> "Flask":
     return create_app(config)
 
 
-def serve(config: Config, host: str, port: int, threads: int, log_level: str) -> None:
+def serve(config: Config, host: str, port: int, threads: int) -> None:
     from granian import Granian
     from granian.constants import Interfaces
 
     os.environ[ENV_VAR] = config_to_env(config)
     Granian("mock_server.server:app_from_env", factory=True, address=host, port=port, interface=Interfaces.WSGI,
-            workers=1, blocking_threads=threads, log_level=log_level, log_access=False).serve()
+            workers=1, blocking_threads=threads, log_level=config.log_level, log_access=False).serve()

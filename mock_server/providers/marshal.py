@@ -1,13 +1,41 @@
-"""Request bodies through marshmallow: the one place that turns a field marshmallow refuses into a 400 that
-names the field (each provider renders it in its own envelope)."""
+"""Request bodies through marshmallow, shared by the providers' wire modules: a base schema that ignores unknown
+fields, the money field, and the one place that turns a field marshmallow refuses into a 400 naming it (each
+provider renders that in its own envelope)."""
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any, Iterator
 
-from marshmallow import Schema, ValidationError
+from marshmallow import EXCLUDE, Schema, ValidationError, fields
 
-from ..errors import ApiError
+from ..errors import ApiError, validation_error
+from ..ledger import parse_amount
+
+
+class In(Schema):
+    class Meta:
+        unknown = EXCLUDE  # unknown body fields are ignored (COUNT D17, Aden D23)
+
+
+class Money(fields.Field):
+    """Number (parsed as Decimal) or numeric string in, Decimal out; more than two decimals is refused, never
+    rounded. Positive unless `zero_ok`, which admits zero but still refuses negatives."""
+
+    def __init__(self, *, zero_ok: bool = False, **kwargs: Any):
+        super().__init__(**kwargs)
+        self.zero_ok = zero_ok
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Decimal | None:
+        if value is None:
+            return None
+        name = self.data_key or attr or "amount"
+        if not self.zero_ok:
+            return parse_amount(value, field=name)
+        amount = parse_amount(value, field=name, positive=False)
+        if amount < 0:
+            raise validation_error(f"`{name}` cannot be negative.")
+        return amount
 
 
 def load(schema: Schema, data: Any, *, partial: bool = False) -> dict[str, Any]:

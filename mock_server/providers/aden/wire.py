@@ -7,41 +7,24 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, Mapping
 
-from marshmallow import EXCLUDE, Schema, fields
+from marshmallow import fields
 
-from ...errors import validation_error
-from ...ledger import Account, JournalEntry, Side, parse_amount
+from ...ledger import Account, JournalEntry, Side
 from ...ledger.periods import Period
+from ..marshal import In, Money
 
 ZERO = Decimal("0.00")
 
 
-class Money(fields.Field):
-    """JSON number in (parsed as Decimal), Decimal out; more than two decimals is refused, never rounded (D20)."""
-
-    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Decimal | None:
-        if value is None:
-            return None
-        amount = parse_amount(value, field=self.data_key or attr or "amount", positive=False)
-        if amount < 0:
-            raise validation_error(f"`{self.data_key or attr}` cannot be negative.")
-        return amount
-
-
-class _In(Schema):
-    class Meta:
-        unknown = EXCLUDE  # D23: unknown body fields are ignored
-
-
-class LineIn(_In):
+class LineIn(In):
     line_number = fields.Integer(allow_none=True)
     account_id = fields.String(required=True)
-    debit = Money(allow_none=True)
-    credit = Money(allow_none=True)
+    debit = Money(zero_ok=True, allow_none=True)
+    credit = Money(zero_ok=True, allow_none=True)
     memo = fields.String(allow_none=True)
 
 
-class EntryIn(_In):
+class EntryIn(In):
     journal_entry_id = fields.String()
     entry_id = fields.String()
     tran_date = fields.Date()
@@ -52,14 +35,14 @@ class EntryIn(_In):
     lines = fields.List(fields.Nested(LineIn))
 
 
-class AccountIn(_In):
+class AccountIn(In):
     account_id = fields.String()
     account_number = fields.Integer()
     account_name = fields.String()
     account_type = fields.String()
     normal_balance = fields.Function(deserialize=lambda value: value.lower())
     currency = fields.String()
-    opening_balance = Money()
+    opening_balance = Money(zero_ok=True)
     is_summary = fields.Boolean()
     is_inactive = fields.Boolean()
     is_active = fields.Boolean()
@@ -67,7 +50,7 @@ class AccountIn(_In):
     description = fields.String()
 
 
-class PeriodIn(_In):
+class PeriodIn(In):
     period_id = fields.String()
     period_name = fields.String(required=True)
     fiscal_year_id = fields.String(required=True)
@@ -77,15 +60,15 @@ class PeriodIn(_In):
     is_adjustment_period = fields.Boolean(load_default=False)
 
 
-class RuleIn(_In):
+class RuleIn(In):
     rule_id = fields.String()
     rule_name = fields.String()
     document_type = fields.String()
     rule_type = fields.String()
     is_active = fields.Boolean()
     priority = fields.Integer()
-    min_amount = Money(allow_none=True)
-    max_amount = Money(allow_none=True)
+    min_amount = Money(zero_ok=True, allow_none=True)
+    max_amount = Money(zero_ok=True, allow_none=True)
     approval_level = fields.Integer()
     approver_type = fields.String()
     approver_role = fields.String()

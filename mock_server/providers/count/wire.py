@@ -7,33 +7,22 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Mapping
 
-from marshmallow import EXCLUDE, Schema, fields, pre_load
+from marshmallow import fields, pre_load
 
 from ...errors import validation_error
-from ...ledger import Account, Book, Flow, JournalEntry, Line, NewLine, Side, Transaction, format_amount, parse_amount
+from ...ledger import Account, Book, Flow, JournalEntry, Line, NewLine, Side, Transaction, format_amount
+from ..marshal import In, Money
 from .catalog import SUB_TYPES
 
 
-class Money(fields.Field):
-    """Number or numeric string in, Decimal out; more than two decimals is refused, never rounded."""
-
-    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Decimal | None:
-        return None if value is None else parse_amount(value, field=self.data_key or attr or "amount")
-
-
-class _In(Schema):
-    class Meta:
-        unknown = EXCLUDE  # D17: unknown body fields are ignored
-
-
-class LineIn(_In):
+class LineIn(In):
     account_id = fields.String(data_key="accountUuid", required=True)
     debit = Money(data_key="amountDebit", allow_none=True)
     credit = Money(data_key="amountCredit", allow_none=True)
     memo = fields.String(data_key="descriptionLine", allow_none=True)
 
 
-class EntryIn(_In):
+class EntryIn(In):
     memo = fields.String(data_key="descriptionEntry", required=True)
     on = fields.Date(data_key="date", required=True)
     lines = fields.List(fields.Nested(LineIn), required=True)
@@ -48,7 +37,7 @@ FLOW_OF_TYPE = {"Expense": Flow.EXPENSE, "Income": Flow.INCOME, "Transfer": Flow
 TYPE_OF_FLOW = {flow: name for name, flow in FLOW_OF_TYPE.items()}
 
 
-class TransactionIn(_In):
+class TransactionIn(In):
     account_id = fields.String(data_key="accUuid", required=True)
     amount = Money(required=True)
     on = fields.Date(data_key="postedDate", required=True)
@@ -82,7 +71,7 @@ class TransactionIn(_In):
         return data
 
 
-class TransactionPatch(_In):
+class TransactionPatch(In):
     vendorUuid = fields.String(allow_none=True)
     customerUuid = fields.String(allow_none=True)
     projectUuid = fields.String(allow_none=True)
@@ -94,7 +83,7 @@ class TransactionPatch(_In):
     authorizedDate = fields.Date(allow_none=True)
 
 
-class AccountIn(_In):
+class AccountIn(In):
     name = fields.String(required=True)
     sub_type_id = fields.Integer(data_key="subTypeId", required=True, strict=True)
     number = fields.String(data_key="accountNumber", allow_none=True)
