@@ -20,7 +20,6 @@ from typing import Any, Callable, Mapping
 from urllib.parse import parse_qsl
 
 import orjson
-import yaml
 from flask import Flask, Response, request
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import BaseConverter
@@ -31,7 +30,7 @@ from .config import Config
 from .errors import ApiError
 from .faults import Faults
 from .fixtures import load_fixtures
-from .journal import RequestJournal, redact_body, redact_headers
+from .journal import Exchange, RequestJournal
 from .ledger import LedgerError
 from .persistence import FORMAT, StateFileError, WriteLog, body_of
 from .providers import Call, Provider, Runtime
@@ -113,6 +112,8 @@ class Mock:
 
     def replay(self, app: Flask, records: list[dict[str, Any]]) -> None:
         """Re-run recorded changes through the pipeline, each at its instant and with its id stream."""
+        if not records:
+            return  # before the test client, whose import alone is a twentieth of startup
         client = app.test_client()
         for number, entry in enumerate(records, 1):
             token = _REPLAY.set((datetime.fromisoformat(entry["at"]), entry["seed"]))
@@ -299,11 +300,9 @@ def _account(mock: Mock, name: str, operation: Operation, call: Call, response: 
         "at": mock.runtime.clock.now().isoformat(), "request_id": call.request_id, "provider": name,
         "operation": operation.id, "tenant": tenant, "method": request.method, "path": request.path,
         "query": request.query_string.decode("utf-8", "replace"), "status": response.status_code,
-        "duration_ms": elapsed_ms,
-        "request": {"headers": redact_headers(request.headers.items()),
-                    "body": redact_body(call.raw_body, request.content_type)},
-        "response": {"headers": redact_headers(response.headers.items()),
-                     "body": redact_body(response.get_data(), response.content_type)}})
+        "duration_ms": elapsed_ms},
+        Exchange.of(request.headers.items(), call.raw_body, request.content_type),
+        Exchange.of(response.headers.items(), response.get_data(), response.content_type))
 
 
 def _renderer(mock: Mock, path: str) -> Provider | None:
@@ -325,6 +324,8 @@ def _read_body(operation: Operation, raw: bytes) -> Any:
     if media_type == "application/x-www-form-urlencoded":  # OAuth token endpoints (RFC 6749 section 4)
         body: Any = dict(parse_qsl(raw.decode("utf-8", "replace"), keep_blank_values=True))
     elif media_type.endswith("yaml"):  # fixtures posted to the admin API
+        import yaml  # only here: importing PyYAML is a tenth of startup
+
         try:
             body = yaml.safe_load(raw)
         except yaml.YAMLError as exc:

@@ -29,7 +29,9 @@ def main() -> None:
               help="Start with the clock frozen at this UTC time")
 @click.option("--no-rate-limit", is_flag=True, help="Disable provider rate limits (load tests, fuzzing)")
 @click.option("--strict", is_flag=True, help="Validate every response against the spec (500 on violation)")
-@click.option("--threads", default=8, show_default=True, type=int, help="Worker threads")
+@click.option("--threads", default=1, show_default=True, type=int,
+              help="Python threads serving requests. One is fastest (they share one interpreter lock; more "
+                   "only add hand-offs); raise it when injected latency should not hold up other requests")
 @click.option("--log-level", default="info", show_default=True,
               type=click.Choice(["debug", "info", "warning", "error"]),
               help="info: one JSON line per request (method, path, provider, tenant, status, duration)")

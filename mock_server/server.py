@@ -1,5 +1,6 @@
 """Production serving: one granian worker process holds the state (it is in memory and must stay coherent);
-requests run on its thread pool. The config travels to the worker as JSON in the environment."""
+granian's Rust runtime does the HTTP, and requests run on the worker's Python thread(s). The config travels to
+the worker as JSON in the environment."""
 
 from __future__ import annotations
 

@@ -132,7 +132,7 @@ class AdenProvider(Provider):
     @handles("createJournalEntry")
     def create_journal_entry(self, call: Call) -> Reply:
         entity = call.tenant
-        entry = journal.create(entity, call.principal, load(wire.EntryIn(), call.body))
+        entry = journal.create(entity, call.principal, load(wire.EntryIn, call.body))
         return 201, self._entry_out(entity, entry)
 
     @handles("listJournalEntries")
@@ -176,7 +176,7 @@ class AdenProvider(Provider):
     @handles("updateJournalEntry")
     def update_journal_entry(self, call: Call) -> Reply:
         entity = call.tenant
-        fields = load(wire.EntryIn(), call.body, partial=True)
+        fields = load(wire.EntryIn, call.body, partial=True)
         entry = journal.update(entity, call.principal, call.path["journal_entry_id"], fields)
         return 200, self._entry_out(entity, entry)
 
@@ -266,7 +266,7 @@ class AdenProvider(Provider):
     @handles("createAccount")
     def create_account(self, call: Call) -> Reply:
         entity = call.tenant
-        account = records.new_account(entity, load(wire.AccountIn(), call.body))
+        account = records.new_account(entity, load(wire.AccountIn, call.body))
         return 201, wire.account_out(account, self._balance(entity, account))
 
     @handles("listAccounts")
@@ -292,7 +292,7 @@ class AdenProvider(Provider):
     @handles("updateAccount")
     def update_account(self, call: Call) -> Reply:
         entity = call.tenant
-        fields = load(wire.AccountIn(), call.body, partial=True)
+        fields = load(wire.AccountIn, call.body, partial=True)
         account = records.update_account(entity, call.path["account_id"], call.body, fields)
         return 200, wire.account_out(account, self._balance(entity, account))
 
@@ -342,7 +342,7 @@ class AdenProvider(Provider):
 
     @handles("createAccountingPeriod")
     def create_accounting_period(self, call: Call) -> Reply:
-        period = records.new_period(call.tenant, load(wire.PeriodIn(), call.body), self.ids)
+        period = records.new_period(call.tenant, load(wire.PeriodIn, call.body), self.ids)
         return 201, wire.period_out(period)
 
     @handles("listAccountingPeriods")
@@ -426,7 +426,7 @@ class AdenProvider(Provider):
 
     @handles("createApprovalRule")
     def create_approval_rule(self, call: Call) -> Reply:
-        rule = records.new_rule(call.tenant, call.principal, load(wire.RuleIn(), call.body))
+        rule = records.new_rule(call.tenant, call.principal, load(wire.RuleIn, call.body))
         return 200, wire.rule_out(rule)
 
     @handles("listApprovalRules")
@@ -453,7 +453,7 @@ class AdenProvider(Provider):
 
     @handles("updateApprovalRule")
     def update_approval_rule(self, call: Call) -> Reply:
-        fields = load(wire.RuleIn(), call.body, partial=True)
+        fields = load(wire.RuleIn, call.body, partial=True)
         return 200, wire.rule_out(records.update_rule(call.tenant, call.path["rule_id"], fields))
 
     @handles("deleteApprovalRule")

@@ -69,13 +69,13 @@ def new_organisation(state: AdenState, fixtures: Mapping[str, Any], ids: IdGener
 
 def _seed_entity(entity: Entity, raw: Mapping[str, Any], admin: User, ids: IdGenerator) -> None:
     for row in raw.get("accounts", []):
-        records.new_account(entity, load(wire.AccountIn(), row))
+        records.new_account(entity, load(wire.AccountIn, row))
     for row in raw.get("periods", []):
-        records.new_period(entity, load(wire.PeriodIn(), row), ids, locks=row.get("locks", ()))
+        records.new_period(entity, load(wire.PeriodIn, row), ids, locks=row.get("locks", ()))
     for row in raw.get("approval_rules", []):
-        records.new_rule(entity, admin, load(wire.RuleIn(), row))
+        records.new_rule(entity, admin, load(wire.RuleIn, row))
     for row in raw.get("journal_entries", []):
-        fields = load(wire.EntryIn(), row["entry"])
+        fields = load(wire.EntryIn, row["entry"])
         for action, user_id, *args in row["steps"]:
             user = entity.users[user_id]
             if action == "create":

@@ -205,7 +205,7 @@ class CountProvider(Provider):
                                        for entry in [self._create_entry(call.tenant, row)] for line in entry.lines])
 
     def _create_entry(self, ws: Workspace, body: Mapping[str, Any]) -> Any:
-        fields = load(wire.EntryIn(), body)
+        fields = load(wire.EntryIn, body)
         caution = bool(fields.get("with_caution"))
         return ws.book.add_entry(on=fields["on"], memo=fields["memo"], lines=wire.new_lines(fields["lines"]),
                                  reference=fields.get("reference"), attrs={"withCaution": caution},
@@ -214,7 +214,7 @@ class CountProvider(Provider):
     @handles("updateJournalEntry")
     def update_journal_entry(self, call: Call) -> Reply:
         ws = call.tenant
-        fields = load(wire.EntryIn(), call.body, partial=True)
+        fields = load(wire.EntryIn, call.body, partial=True)
         if not fields:
             raise validation_error("Send at least one of `descriptionEntry`, `date`, `refNumber`, `withCaution`, "
                                    "`lines`.")
@@ -303,7 +303,7 @@ class CountProvider(Provider):
                           lambda row: wire.transaction_out(self._create_transaction(call.tenant, row)))
 
     def _create_transaction(self, ws: Workspace, body: Mapping[str, Any]) -> Any:
-        fields = load(wire.TransactionIn(), body)
+        fields = load(wire.TransactionIn, body)
         book = ws.book
         with ws.lock:
             account = self._account_ref(ws, fields["account_id"], "accUuid")
@@ -333,7 +333,7 @@ class CountProvider(Provider):
         if "categoryAccountUuid" in body or "categoryAccountId" in body:
             raise validation_error("`categoryAccountUuid` cannot be changed here; use "
                                    "PATCH /transactions/{id}/change-category.")
-        fields = load(wire.TransactionPatch(), body, partial=True)
+        fields = load(wire.TransactionPatch, body, partial=True)
         if not fields:
             raise validation_error(f"Send at least one of {', '.join(f'`{f}`' for f in TRANSACTION_PATCH_FIELDS)}.")
         warnings = [{"field": key, "reason": "internal_only", "message": f"`{key}` is managed by COUNT and was ignored."}
@@ -441,7 +441,7 @@ class CountProvider(Provider):
                           lambda row: wire.account_out(self._create_account(call.tenant, row), call.tenant.book))
 
     def _create_account(self, ws: Workspace, body: Mapping[str, Any]) -> Any:
-        fields = load(wire.AccountIn(), body)
+        fields = load(wire.AccountIn, body)
         self._check_account_fields(fields)
         with ws.lock:
             self._check_number_free(ws, fields.get("number"))
@@ -450,7 +450,7 @@ class CountProvider(Provider):
     @handles("updateAccount")
     def update_account(self, call: Call) -> Reply:
         ws = call.tenant
-        fields = load(wire.AccountIn(), call.body, partial=True)
+        fields = load(wire.AccountIn, call.body, partial=True)
         if not fields:
             raise validation_error("Send at least one field to update.")
         self._check_account_fields(fields)

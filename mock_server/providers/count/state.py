@@ -96,19 +96,19 @@ class CountState:
             book.closed_through = date.fromisoformat(str(raw["closedThrough"]))
         now = self.clock.now()
         for row in raw.get("accounts", []):
-            fields = load(wire.AccountIn(), row)
+            fields = load(wire.AccountIn, row)
             book.add_account(make_account(row["id"], fields, book.currency, now, system=row.get("system", False)))
         for kind in ("vendors", "customers", "tags"):
             for row in raw.get(kind, []):
                 getattr(workspace, kind)[row["id"]] = {**row, "createdAt": now, "updatedAt": now}
         for row in raw.get("journalEntries", []):
-            fields = load(wire.EntryIn(), row)
+            fields = load(wire.EntryIn, row)
             book.add_entry(on=fields["on"], memo=fields["memo"], lines=wire.new_lines(fields["lines"]),
                            reference=fields.get("reference"), source=row.get("source", "manual"),
                            editable=row.get("source", "manual") == "manual", allow_closed_period=True,
                            attrs={"withCaution": bool(fields.get("with_caution"))}, entry_id=row["id"])
         for row in raw.get("transactions", []):
-            fields = load(wire.TransactionIn(), row)
+            fields = load(wire.TransactionIn, row)
             kind = fields.get("type") or "Expense"
             book.add_transaction(
                 account_id=fields["account_id"], amount=fields["amount"], flow=wire.FLOW_OF_TYPE[kind],

@@ -1,0 +1,503 @@
+"""ledger-mock against Stoplight Prism on this machine, side by side, and ledger-mock as a tenant grows.
+
+    make bench                                    # both parts with the defaults below (about 8 minutes)
+    .venv/bin/python bench/bench.py compare --duration 10 --reps 3
+    .venv/bin/python bench/bench.py scaling --sizes 1000,10000,100000
+    .venv/bin/python bench/bench.py smoke         # a few seconds of each part; CI runs it to keep this working
+
+compare: both servers serve openapi/count.yaml (ledger-mock with real HMAC + Bearer auth, validation and
+state; Prism with `--verboseLevel error`, its fastest setting). For each: time from process start to the
+first 200, memory idle and after load, and requests/s with p50/p99 latency of a paged journal-entry list
+and of creating a balanced entry. Warm-up first, then repetitions interleaved between the two servers so
+drift on a shared machine hits both alike; the medians and the ledger-mock / Prism ratios are printed.
+
+scaling: list-page latency (COUNT), a filtered and ordered query (Intacct query service) and a Codat
+`query` at each tenant size, grown through the public API, and memory at the largest size.
+
+Memory is the whole process tree: RSS summed (what `ps` shows; pages that a forked worker shares with its
+parent count twice) and PSS summed (shared pages split between the processes: what the tree costs).
+
+What it installs when missing: wrk (Debian package) and @stoplight/prism-cli (npm, into bench/.tools).
+Traffic goes only to 127.0.0.1, every load run is bounded by wrk's --duration, and it stops only the
+process groups it started.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import re
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from mock_server.auth import hmac_signing  # noqa: E402  (after the path: runs from a checkout)
+
+TOOLS = ROOT / "bench" / ".tools"
+PRISM_VERSION = "5.14.2"
+HOST = "127.0.0.1"
+
+# COUNT's default fixtures: rent expense and the operating bank account of Acme Coffee Roasters.
+RENT, BANK = "a0000000-0000-4000-8000-000000006000", "a0000000-0000-4000-8000-000000001000"
+ENTRY = {"descriptionEntry": "Bench rent", "date": "2025-03-31", "refNumber": "BENCH",
+         "lines": [{"accountUuid": RENT, "amountDebit": "100.00"}, {"accountUuid": BANK, "amountCredit": "100.00"}]}
+LIST_PATH = "/partners/journal-entries?page=1&limit=25"
+CREATE_PATH = "/partners/journal-entries"
+
+TARGETS = {  # ledger-mock / Prism, from issue 8
+    "list req/s": (">=", 1.5), "create req/s": (">=", 1.2), "list p99": ("<=", 1.0), "create p99": ("<=", 1.0),
+    "start to first 200": ("<=", 0.2), "idle PSS": ("<=", 0.5), "idle RSS": ("<=", 0.5),
+}
+
+
+# -- tools ---------------------------------------------------------------------------------------------------
+
+def ensure_tools(need_prism: bool) -> Path | None:
+    if not shutil.which("wrk"):
+        if not shutil.which("apt-get"):
+            sys.exit("wrk is missing and there is no apt-get to install it; install wrk and run again")
+        print("installing wrk (apt-get)...", flush=True)
+        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+        subprocess.run(["apt-get", "update", "-qq"], check=True, env=env)
+        subprocess.run(["apt-get", "install", "-y", "-qq", "wrk"], check=True, env=env)
+    if not need_prism:
+        return None
+    prism = TOOLS / "node_modules" / ".bin" / "prism"
+    if not prism.exists():
+        print(f"installing @stoplight/prism-cli@{PRISM_VERSION} (npm, into {TOOLS})...", flush=True)
+        TOOLS.mkdir(parents=True, exist_ok=True)
+        subprocess.run(["npm", "install", "--prefix", str(TOOLS), "--no-audit", "--no-fund", "--loglevel=error",
+                        f"@stoplight/prism-cli@{PRISM_VERSION}"], check=True)
+    return prism
+
+
+def free_port() -> int:
+    import socket
+    with socket.socket() as s:
+        s.bind((HOST, 0))
+        return s.getsockname()[1]
+
+
+# -- processes -----------------------------------------------------------------------------------------------
+
+@dataclass
+class Memory:
+    rss_mib: float
+    pss_mib: float
+
+
+class Server:
+    """A server in its own process group: started, probed until it answers 200, measured, stopped."""
+
+    def __init__(self, name: str, command: Callable[[int], list[str]], log: Path):
+        self.name, self.command, self.log = name, command, log
+        self.port = 0
+        self.process: subprocess.Popen | None = None
+
+    def start(self, ready: Callable[[int], bool], timeout: float = 60) -> float:
+        """Seconds from spawning the process (on a fresh port) to the first time `ready(port)` holds."""
+        self.port = free_port()
+        argv = self.command(self.port)
+        started = time.perf_counter()
+        self.process = subprocess.Popen(argv, cwd=ROOT, stdout=self.log.open("ab"), stderr=subprocess.STDOUT,
+                                        start_new_session=True)
+        while time.perf_counter() - started < timeout:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"{self.name} exited with {self.process.returncode}; see {self.log}")
+            try:
+                if ready(self.port):
+                    return time.perf_counter() - started
+            except OSError:
+                pass
+            time.sleep(0.005)
+        raise RuntimeError(f"{self.name} did not answer within {timeout} s; see {self.log}")
+
+    def memory(self) -> Memory:
+        rss = pss = 0
+        for pid in self._group():
+            try:
+                rollup = Path(f"/proc/{pid}/smaps_rollup").read_text()
+            except OSError:
+                continue
+            fields = dict(line.split(":", 1) for line in rollup.splitlines()[1:])
+            rss += int(fields["Rss"].split()[0])
+            pss += int(fields["Pss"].split()[0])
+        return Memory(rss / 1024, pss / 1024)
+
+    def _group(self) -> Iterator[int]:
+        assert self.process is not None
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit():
+                try:
+                    stat = (entry / "stat").read_text()
+                except OSError:
+                    continue
+                if int(stat.rsplit(")", 1)[1].split()[2]) == self.process.pid:  # field 5: process group
+                    yield int(entry.name)
+
+    def stop(self) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        os.killpg(self.process.pid, signal.SIGTERM)  # our own group only
+        try:
+            self.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait()
+
+
+# -- HTTP ----------------------------------------------------------------------------------------------------
+
+class Count:
+    """COUNT's auth from the default fixtures: fresh HMAC headers (valid for +-300 s) plus the bearer."""
+
+    def __init__(self) -> None:
+        from mock_server.cli import provider_credentials
+        self.creds = provider_credentials("count", f"http://{HOST}", root=True)
+
+    def headers(self, method: str, path: str, body: bytes = b"") -> dict[str, str]:
+        signed = hmac_signing.signature_headers(self.creds["client_id"], self.creds["client_secret"], method,
+                                                path, body)
+        return {**signed, "Authorization": f"Bearer {self.creds['access_token']}"}
+
+
+def call(port: int, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None,
+         conn: http.client.HTTPConnection | None = None) -> tuple[int, Any]:
+    raw = body if isinstance(body, bytes) or body is None else json.dumps(body).encode()
+    sent = {**({"Content-Type": "application/json"} if raw is not None else {}), **(headers or {})}
+    own = conn is None
+    conn = conn or http.client.HTTPConnection(HOST, port, timeout=30)
+    try:
+        conn.request(method, path, raw, sent)
+        response = conn.getresponse()
+        data = response.read()
+        return response.status, (json.loads(data) if data[:1] in (b"{", b"[") else data)
+    finally:
+        if own:
+            conn.close()
+
+
+@dataclass
+class Run:
+    rps: float
+    p50_ms: float
+    p99_ms: float
+    errors: int  # non-2xx answers and socket errors: a run with any is reported, never averaged in silently
+
+
+def wrk(port: int, method: str, path: str, headers: dict[str, str], body: bytes, seconds: float,
+        connections: int) -> Run:
+    """One bounded wrk run against 127.0.0.1 (one wrk thread: the other core is the server's)."""
+    script = ["wrk.method = " + json.dumps(method), "wrk.body = " + _lua_string(body.decode())]
+    script += [f"wrk.headers[{json.dumps(k)}] = {json.dumps(v)}" for k, v in headers.items()]
+    if body:
+        script.append('wrk.headers["Content-Type"] = "application/json"')
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as handle:
+        handle.write("\n".join(script) + "\n")
+    try:
+        out = subprocess.run(["wrk", "-t1", f"-c{connections}", f"-d{max(1, round(seconds))}s", "--latency",
+                              "-s", handle.name, f"http://{HOST}:{port}{path}"],
+                             capture_output=True, text=True, timeout=seconds + 30, check=True).stdout
+    finally:
+        os.unlink(handle.name)
+    errors = sum(int(n) for n in re.findall(r"Non-2xx or 3xx responses: (\d+)", out))
+    errors += sum(int(n) for n in re.findall(r"(?:connect|read|write|timeout) (\d+)", out))
+    return Run(float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
+               _latency(out, "50"), _latency(out, "99"), errors)
+
+
+def _latency(out: str, percentile: str) -> float:
+    value, unit = re.search(rf"^\s+{percentile}%\s+([\d.]+)(us|ms|s)\s*$", out, re.M).groups()
+    return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+
+def _lua_string(text: str) -> str:
+    return "[==[" + text + "]==]"
+
+
+# -- compare -------------------------------------------------------------------------------------------------
+
+@dataclass
+class Side:
+    name: str
+    server: Server
+    starts: list[float] = field(default_factory=list)
+    idle: list[Memory] = field(default_factory=list)
+    after_load: Memory | None = None
+    runs: dict[str, list[Run]] = field(default_factory=dict)
+
+
+def compare(args: argparse.Namespace, workdir: Path) -> list[str]:
+    prism = ensure_tools(need_prism=True)
+    count = Count()
+    spec = ROOT / "openapi" / "count.yaml"
+
+    mock = Server("ledger-mock", lambda port: [
+        sys.executable, "-m", "mock_server.cli", "serve", "--port", str(port), "--providers", "count",
+        "--root-provider", "count", "--no-rate-limit"], workdir / "ledger-mock.log")
+    prism_server = Server("prism", lambda port: [
+        str(prism), "mock", "-h", HOST, "-p", str(port), "--verboseLevel", "error", str(spec)], workdir / "prism.log")
+
+    def lists(port: int) -> bool:
+        return call(port, "GET", LIST_PATH, headers=count.headers("GET", LIST_PATH))[0] == 200
+
+    sides = [Side("ledger-mock", mock), Side("prism", prism_server)]
+    print(f"start to first 200 and idle memory, {args.reps} starts each...", flush=True)
+    for _ in range(args.reps):
+        for side in sides:
+            try:
+                side.starts.append(side.server.start(lists))
+                time.sleep(1)  # settle: idle means after startup work, not during it
+                side.idle.append(side.server.memory())
+            finally:
+                side.server.stop()
+
+    body = json.dumps(ENTRY, separators=(",", ":")).encode()
+    operations = {"list": ("GET", LIST_PATH, b""), "create": ("POST", CREATE_PATH, body)}
+    try:
+        for side in sides:
+            side.server.start(lists)
+        for name, (method, path, payload) in operations.items():
+            for side in sides:  # warm-up, not recorded
+                wrk(side.server.port, method, path, count.headers(method, path, payload), payload, args.warmup,
+                    args.connections)
+        for rep in range(args.reps):
+            print(f"load, repetition {rep + 1} of {args.reps}...", flush=True)
+            for name, (method, path, payload) in operations.items():
+                for side in sides:
+                    run = wrk(side.server.port, method, path, count.headers(method, path, payload), payload,
+                              args.duration, args.connections)
+                    side.runs.setdefault(name, []).append(run)
+        for side in sides:
+            side.after_load = side.server.memory()
+    finally:
+        for side in sides:
+            side.server.stop()
+    return _compare_report(sides, args)
+
+
+def _compare_report(sides: list[Side], args: argparse.Namespace) -> list[str]:
+    mock, prism = sides
+    rows: list[tuple[str, float, float, str]] = []
+    for op in ("list", "create"):
+        for metric, unit, get in (("req/s", "", lambda r: r.rps), ("p50", " ms", lambda r: r.p50_ms),
+                                  ("p99", " ms", lambda r: r.p99_ms)):
+            rows.append((f"{op} {metric}", statistics.median(map(get, mock.runs[op])),
+                         statistics.median(map(get, prism.runs[op])), unit))
+    rows.append(("start to first 200", statistics.median(mock.starts), statistics.median(prism.starts), " s"))
+    rows.append(("idle RSS", statistics.median(m.rss_mib for m in mock.idle),
+                 statistics.median(m.rss_mib for m in prism.idle), " MiB"))
+    rows.append(("idle PSS", statistics.median(m.pss_mib for m in mock.idle),
+                 statistics.median(m.pss_mib for m in prism.idle), " MiB"))
+    rows.append(("after-load RSS", mock.after_load.rss_mib, prism.after_load.rss_mib, " MiB"))
+    rows.append(("after-load PSS", mock.after_load.pss_mib, prism.after_load.pss_mib, " MiB"))
+
+    lines = [f"## ledger-mock vs Prism {PRISM_VERSION}: {args.reps} repetitions of {args.duration:g} s, "
+             f"{args.connections} connections, after {args.warmup:g} s warm-up (medians)", "",
+             "| metric | ledger-mock | Prism | ratio | target | met |", "|---|---|---|---|---|---|"]
+    for metric, ours, theirs, unit in rows:
+        ratio = ours / theirs if theirs else float("inf")
+        target = TARGETS.get(metric)
+        verdict = "" if target is None else ("yes" if (ratio >= target[1] if target[0] == ">=" else
+                                                       ratio <= target[1]) else "NO")
+        lines.append(f"| {metric} | {ours:.3g}{unit} | {theirs:.3g}{unit} | {ratio:.2f} | "
+                     f"{'' if target is None else f'{target[0]} {target[1]}'} | {verdict} |")
+    lines += ["", "each run (req/s, p50 ms, p99 ms, errors):"]
+    for side in sides:
+        for op, runs in side.runs.items():
+            lines.append(f"  {side.name:11} {op:6} " + "  ".join(
+                f"{r.rps:.0f}/{r.p50_ms:.2f}/{r.p99_ms:.2f}/{r.errors}" for r in runs))
+        lines.append(f"  {side.name:11} starts " + " ".join(f"{s:.3f}" for s in side.starts))
+    if any(r.errors for side in sides for runs in side.runs.values() for r in runs):
+        lines.append("WARNING: some runs had non-2xx answers or socket errors (last column)")
+    return lines
+
+
+# -- scaling -------------------------------------------------------------------------------------------------
+
+def scaling(args: argparse.Namespace, workdir: Path) -> list[str]:
+    """COUNT alone in one server (its memory is the 'RSS at N entries'); Intacct and Codat in another."""
+    ensure_tools(need_prism=False)
+    sizes = sorted(int(s) for s in args.sizes.split(","))
+    count = Count()
+    count_server = Server("ledger-mock count", _serving("count"), workdir / "scaling-count.log")
+    other = Server("ledger-mock intacct,codat", _serving("intacct,codat"), workdir / "scaling-others.log")
+    lines = [f"## ledger-mock as one tenant grows: {args.duration:g} s of 1 connection per query (wrk)", "",
+             "| entries | COUNT list page p50 / p99 | Intacct query p50 / p99 | Codat query p50 / p99 | "
+             "COUNT server RSS / PSS | grown in |", "|---|---|---|---|---|---|"]
+    first_p50 = None
+    try:
+        count_server.start(lambda port: call(port, "GET", "/count/partners/account-sub-types",
+                                             headers=count.headers("GET", "/partners/account-sub-types"))[0] == 200)
+        other.start(lambda port: call(port, "GET", "/_mock/tenants")[0] == 200)
+        intacct = Intacct(other.port)
+        codat = Codat(other.port)
+        have = {name: 0 for name in ("count", "intacct", "codat")}
+        for size in sizes:
+            started = time.perf_counter()
+            have["count"] = _grow_count(count_server.port, count, have["count"], size)
+            have["intacct"] = intacct.grow(have["intacct"], size)
+            have["codat"] = codat.grow(have["codat"], size)
+            grown = time.perf_counter() - started
+            count_list = _count_list_run(count_server.port, count, args.duration)
+            intacct_run = intacct.query_run(args.duration)
+            codat_run = codat.query_run(args.duration)
+            memory = count_server.memory()
+            first_p50 = first_p50 or count_list.p50_ms
+            lines.append(f"| {size:,} | {count_list.p50_ms:.2f} / {count_list.p99_ms:.2f} ms | "
+                         f"{intacct_run.p50_ms:.2f} / {intacct_run.p99_ms:.2f} ms | "
+                         f"{codat_run.p50_ms:.2f} / {codat_run.p99_ms:.2f} ms | "
+                         f"{memory.rss_mib:.0f} / {memory.pss_mib:.0f} MiB | {grown:.0f} s |")
+            if any(r.errors for r in (count_list, intacct_run, codat_run)):
+                lines.append(f"WARNING: errors at {size}: count {count_list.errors}, intacct {intacct_run.errors}, "
+                             f"codat {codat_run.errors}")
+        lines += ["", f"COUNT list page p50 at {sizes[-1]:,} / at {sizes[0]:,}: "
+                      f"{count_list.p50_ms / first_p50:.2f} (target <= 1.5); COUNT server at {sizes[-1]:,} entries: "
+                      f"RSS {memory.rss_mib:.0f} MiB, PSS {memory.pss_mib:.0f} MiB (target <= 250 MiB)",
+                  f"other server (Intacct + Codat, {sizes[-1]:,} entries each): "
+                  f"RSS {other.memory().rss_mib:.0f} MiB, PSS {other.memory().pss_mib:.0f} MiB"]
+    finally:
+        count_server.stop()
+        other.stop()
+    return lines
+
+
+def _serving(providers: str) -> Callable[[int], list[str]]:
+    return lambda port: [sys.executable, "-m", "mock_server.cli", "serve", "--port", str(port), "--providers",
+                         providers, "--no-rate-limit", "--log-level", "warning"]
+
+
+def _grow_count(port: int, count: Count, have: int, size: int) -> int:
+    """Balanced two-line entries through the bulk endpoint, 100 per request (COUNT's cap)."""
+    conn = http.client.HTTPConnection(HOST, port, timeout=60)
+    while have < size:
+        rows = [_count_entry(n) for n in range(have, min(size, have + 100))]
+        body = json.dumps({"journalEntries": rows}, separators=(",", ":")).encode()
+        status, answer = call(port, "POST", "/count/partners/journal-entries/bulk", body,
+                              count.headers("POST", "/partners/journal-entries/bulk", body), conn)
+        if status >= 300 or answer["data"]["errorCount"]:
+            raise RuntimeError(f"COUNT bulk create answered {status}: {str(answer)[:300]}")
+        have += len(rows)
+    conn.close()
+    return have
+
+
+def _count_entry(n: int) -> dict[str, Any]:
+    amount = f"{1 + n % 9000}.{n % 100:02d}"
+    return {"descriptionEntry": f"Scaling entry {n}", "date": _day(n), "refNumber": f"S-{n}",
+            "lines": [{"accountUuid": RENT, "amountDebit": amount}, {"accountUuid": BANK, "amountCredit": amount}]}
+
+
+def _day(n: int) -> str:
+    return f"{2025 + n % 2}-{1 + n % 10:02d}-{1 + n % 28:02d}"  # open periods in every provider's fixtures
+
+
+def _count_list_run(port: int, count: Count, seconds: float) -> Run:
+    path = "/count/partners/journal-entries?page=3&limit=25"
+    return wrk(port, "GET", path, count.headers("GET", path), b"", seconds, 1)
+
+
+class Intacct:
+    PREFIX = "/intacct/ia/api/v1"
+
+    def __init__(self, port: int):
+        self.port = port
+        status, token = call(port, "POST", f"{self.PREFIX}/oauth2/token", {
+            "grant_type": "client_credentials", "client_id": "mock-client", "client_secret": "mock-secret",
+            "username": "admin@DEMO"})
+        if status != 200:
+            raise RuntimeError(f"Intacct token answered {status}: {token}")
+        self.auth = {"Authorization": f"Bearer {token['access_token']}"}
+
+    def grow(self, have: int, size: int) -> int:
+        conn = http.client.HTTPConnection(HOST, self.port, timeout=60)
+        for n in range(have, size):
+            amount = f"{1 + n % 9000}.{n % 100:02d}"
+            status, answer = call(self.port, "POST", f"{self.PREFIX}/objects/general-ledger/journal-entry", {
+                "glJournal": {"id": "GJ"}, "postingDate": _day(n), "description": f"Scaling entry {n}",
+                "lines": [{"txnType": "debit", "txnAmount": amount, "glAccount": {"id": "6000"}},
+                          {"txnType": "credit", "txnAmount": amount, "glAccount": {"id": "1000"}}]},
+                self.auth, conn)
+            if status != 201:
+                raise RuntimeError(f"Intacct create answered {status}: {str(answer)[:300]}")
+        conn.close()
+        return max(have, size)
+
+    def query_run(self, seconds: float) -> Run:
+        body = json.dumps({"object": "general-ledger/journal-entry", "fields": ["key", "id", "postingDate", "state"],
+                           "filters": [{"$gte": {"postingDate": "2025-06-01"}}, {"$eq": {"state": "posted"}},
+                                       {"$contains": {"description": "entry 1"}}],
+                           "orderBy": [{"postingDate": "desc"}, {"key": "asc"}], "size": 25}).encode()
+        return wrk(self.port, "POST", f"{self.PREFIX}/services/core/query", self.auth, body, seconds, 1)
+
+
+class Codat:
+    def __init__(self, port: int):
+        from mock_server.cli import provider_credentials
+        creds = provider_credentials("codat", f"http://{HOST}", root=True)
+        self.port, self.company, self.connection = port, creds["company_id"], creds["connection_id"]
+        self.auth = {"Authorization": creds["authorization"]}
+
+    def grow(self, have: int, size: int) -> int:
+        conn = http.client.HTTPConnection(HOST, self.port, timeout=60)
+        path = f"/codat/companies/{self.company}/connections/{self.connection}/push/journalEntries"
+        for n in range(have, size):
+            amount = f"{1 + n % 9000}.{n % 100:02d}"
+            status, answer = call(self.port, "POST", path, {
+                "description": f"Scaling entry {n}", "postedOn": _day(n) + "T00:00:00",
+                "journalLines": [{"netAmount": float(amount), "accountRef": {"id": "6300"}},  # 2 decimals
+                                 {"netAmount": -float(amount), "accountRef": {"id": "1000"}}]},  # print exactly
+                self.auth, conn)
+            if status != 200:
+                raise RuntimeError(f"Codat push answered {status}: {str(answer)[:300]}")
+        conn.close()
+        return max(have, size)
+
+    def query_run(self, seconds: float) -> Run:
+        from urllib.parse import quote
+        query = quote("postedOn>=2025-06-01&&description~entry 1", safe="")
+        path = (f"/codat/companies/{self.company}/data/journalEntries?page=2&pageSize=25&query={query}"
+                f"&orderBy=-postedOn")
+        return wrk(self.port, "GET", path, self.auth, b"", seconds, 1)
+
+
+# -- main ----------------------------------------------------------------------------------------------------
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("part", choices=["compare", "scaling", "all", "smoke"], nargs="?", default="all")
+    parser.add_argument("--duration", type=float, default=10, help="seconds per measured load run")
+    parser.add_argument("--warmup", type=float, default=3, help="seconds of unrecorded load before measuring")
+    parser.add_argument("--reps", type=int, default=3, help="repetitions (starts and load runs)")
+    parser.add_argument("--connections", type=int, default=10, help="concurrent connections of the compare runs")
+    parser.add_argument("--sizes", default="1000,10000,100000", help="tenant sizes for scaling")
+    parser.add_argument("--out", type=Path, help="also write the report (markdown) here")
+    args = parser.parse_args()
+    if args.part == "smoke":
+        args.duration, args.warmup, args.reps, args.sizes = 1, 1, 1, "50,150"
+    with tempfile.TemporaryDirectory(prefix="ledger-mock-bench-") as tmp:
+        report = [f"machine: {os.cpu_count()} cores, {sys.platform}, Python {sys.version.split()[0]}", ""]
+        if args.part in ("compare", "all", "smoke"):
+            report += compare(args, Path(tmp)) + [""]
+        if args.part in ("scaling", "all", "smoke"):
+            report += scaling(args, Path(tmp))
+        text = "\n".join(report)
+        print("\n" + text)
+        if args.out:
+            args.out.write_text(text + "\n")
+
+
+if __name__ == "__main__":
+    main()
