@@ -115,7 +115,7 @@ class Admin(Provider):
     @handles("importState")
     def import_state(self, call: Call) -> Reply:
         self.mock.load(self.mock.app, call.body)
-        return 200, {"records": len(self.mock.writes.records)}
+        return 200, {"records": len(self.mock.writes)}
 
     @handles("listJournal")
     def list_journal(self, call: Call) -> Reply:

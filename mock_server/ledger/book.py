@@ -19,7 +19,7 @@ from sortedcontainers import SortedList
 
 from ..clock import Clock, IdGenerator
 from .errors import DeleteBlocked, InvalidEntry, NotFound, PeriodClosed, Unbalanced, UnknownReference
-from .model import Account, Flow, JournalEntry, Line, NewLine, Side, Transaction
+from .model import Account, Flow, JournalEntry, Line, NewLine, Side, Transaction, attrs_of
 from .money import parse_amount
 from .workflow import Workflow
 
@@ -145,9 +145,9 @@ class Book:
             entry = JournalEntry(
                 id=entry_id or self.ids.uuid(), date=on, memo=memo, lines=self._materialise(lines),
                 created_at=now, updated_at=now, seq=next(self._seq), reference=reference, status=status,
-                posted=posted, source=source, editable=editable, attrs=dict(attrs or {}))
+                posted=posted, source=source, editable=editable, attrs=attrs_of(attrs))
             self._store_entry(entry)
-            self._event(entry, "created")
+            self._event(entry, "created", now)
             return entry
 
     def update_entry(self, entry_id: str, *, on: date = _UNSET, memo: str = _UNSET,
@@ -168,7 +168,7 @@ class Book:
             new = replace(old, updated_at=self.clock.now(), **changes)
             self._drop_entry(old)
             self._store_entry(new)
-            self._event(new, "updated")
+            self._event(new, "updated", new.updated_at)
             return new
 
     def transition(self, entry_id: str, workflow: Workflow, action: str, **changes: Any) -> JournalEntry:
@@ -180,7 +180,7 @@ class Book:
                           **changes)
             self._drop_entry(old)
             self._store_entry(new)
-            self._event(new, action)
+            self._event(new, action, new.updated_at)
             return new
 
     def delete_entry(self, entry_id: str, *, allow_closed_period: bool = False) -> JournalEntry:
@@ -196,8 +196,9 @@ class Book:
         with self.lock:
             return list(self._history.get(entry_id, ()))
 
-    def _event(self, entry: JournalEntry, what: str) -> None:
-        self._history.setdefault(entry.id, []).append(EntryEvent(self.clock.now(), what, entry.status))
+    def _event(self, entry: JournalEntry, what: str, at: datetime | None = None) -> None:
+        """`at`: the change's own instant when it has one (sharing that datetime rather than a copy)."""
+        self._history.setdefault(entry.id, []).append(EntryEvent(at or self.clock.now(), what, entry.status))
 
     def entry(self, entry_id: str) -> JournalEntry:
         try:
@@ -215,8 +216,9 @@ class Book:
             return [self.entries[i] for i in ids], total
 
     def _materialise(self, lines: Sequence[NewLine]) -> tuple[Line, ...]:
-        return tuple(Line(id=self.ids.uuid(), account_id=line.account_id, side=line.side,
-                          amount=parse_amount(line.amount), memo=line.memo, attrs=dict(line.attrs))
+        # The account's own id string, not the request's copy of it: one string per account, not per line.
+        return tuple(Line(id=self.ids.uuid(), account_id=self.accounts[line.account_id].id, side=line.side,
+                          amount=parse_amount(line.amount), memo=line.memo, attrs=attrs_of(line.attrs))
                      for line in lines)
 
     def _store_entry(self, entry: JournalEntry) -> None:
@@ -244,7 +246,7 @@ class Book:
             transaction = Transaction(
                 id=transaction_id or self.ids.uuid(), account_id=account_id, amount=parse_amount(amount),
                 flow=flow, date=on, created_at=now, updated_at=now, seq=next(self._seq),
-                category_account_id=category_account_id, description=description, attrs=dict(attrs or {}))
+                category_account_id=category_account_id, description=description, attrs=attrs_of(attrs))
             self._store_transaction(transaction)
             return transaction
 

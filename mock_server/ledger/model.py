@@ -31,6 +31,25 @@ class Flow(StrEnum):
     JOURNAL = "journal"
 
 
+class _NoAttrs(dict):
+    """The attrs of every entry, line or transaction that has none: one shared instance rather than an empty
+    dict apiece (64 bytes a line, 20 MB in a 100k-entry book). Shared, so it refuses changes."""
+
+    def _refuse(self, *args: Any, **kwargs: Any) -> None:
+        raise TypeError("record attrs are frozen; build a new mapping")
+
+    __setitem__ = __delitem__ = __ior__ = clear = pop = popitem = setdefault = update = _refuse  # type: ignore
+    __hash__ = object.__hash__  # type: ignore  # immutable, so hashable: a legal dataclass default
+
+
+NO_ATTRS: Mapping[str, Any] = _NoAttrs()
+
+
+def attrs_of(given: Mapping[str, Any] | None) -> Mapping[str, Any]:
+    """A record's own copy of `given`, or the shared empty one."""
+    return dict(given) if given else NO_ATTRS
+
+
 @dataclass(frozen=True, slots=True)
 class Account:
     id: str
@@ -63,7 +82,7 @@ class Line:
     side: Side
     amount: Decimal
     memo: str | None = None
-    attrs: Mapping[str, Any] = field(default_factory=dict)
+    attrs: Mapping[str, Any] = NO_ATTRS
 
     @property
     def signed(self) -> Decimal:
@@ -85,7 +104,7 @@ class JournalEntry:
     posted: bool = True  # whether the entry counts in balances
     source: str = "manual"
     editable: bool = True
-    attrs: Mapping[str, Any] = field(default_factory=dict)
+    attrs: Mapping[str, Any] = NO_ATTRS
 
     @property
     def total_debit(self) -> Decimal:
@@ -110,7 +129,7 @@ class Transaction:
     seq: int
     category_account_id: str | None = None
     description: str | None = None
-    attrs: Mapping[str, Any] = field(default_factory=dict)
+    attrs: Mapping[str, Any] = NO_ATTRS
 
     def postings(self) -> tuple[tuple[str, Decimal], ...]:
         """(account, debit-positive amount) pairs this transaction contributes to balances."""

@@ -208,7 +208,7 @@ class CountProvider(Provider):
         fields = load(wire.EntryIn, body)
         caution = bool(fields.get("with_caution"))
         return ws.book.add_entry(on=fields["on"], memo=fields["memo"], lines=wire.new_lines(fields["lines"]),
-                                 reference=fields.get("reference"), attrs={"withCaution": caution},
+                                 reference=fields.get("reference"), attrs={"withCaution": True} if caution else None,
                                  allow_closed_period=caution)
 
     @handles("updateJournalEntry")
