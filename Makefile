@@ -8,9 +8,10 @@ $(BIN)/ledger-mock: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -e '.[test]'
+	$(BIN)/python -m compileall -q mock_server contract_tests  # as pip does for a regular install
 	touch $@
 
-.PHONY: install serve test
+.PHONY: install serve test bench
 install: $(BIN)/ledger-mock
 
 serve: install
@@ -18,3 +19,6 @@ serve: install
 
 test: install
 	$(BIN)/python -m pytest $(ARGS)
+
+bench: install  # ledger-mock against Stoplight Prism, and scaling (installs wrk and Prism when missing)
+	$(BIN)/python bench/bench.py $(ARGS)

@@ -36,6 +36,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator
@@ -328,92 +329,93 @@ def _compare_report(sides: list[Side], args: argparse.Namespace) -> list[str]:
 # -- scaling -------------------------------------------------------------------------------------------------
 
 def scaling(args: argparse.Namespace, workdir: Path) -> list[str]:
-    """COUNT alone in one server (its memory is the 'RSS at N entries'); Intacct and Codat in another."""
+    """One server per provider, so each one's memory is its own tenant's and the three grow in parallel."""
     ensure_tools(need_prism=False)
     sizes = sorted(int(s) for s in args.sizes.split(","))
-    count = Count()
-    count_server = Server("ledger-mock count", _serving("count"), workdir / "scaling-count.log")
-    other = Server("ledger-mock intacct,codat", _serving("intacct,codat"), workdir / "scaling-others.log")
+    servers = {name: Server(f"ledger-mock {name}", _serving(name), workdir / f"scaling-{name}.log")
+               for name in ("count", "intacct", "codat")}
     lines = [f"## ledger-mock as one tenant grows: {args.duration:g} s of 1 connection per query (wrk)", "",
              "| entries | COUNT list page p50 / p99 | Intacct query p50 / p99 | Codat query p50 / p99 | "
-             "COUNT server RSS / PSS | grown in |", "|---|---|---|---|---|---|"]
-    first_p50 = None
+             "RSS / PSS: COUNT, Intacct, Codat server | grown in |", "|---|---|---|---|---|---|"]
+    first: Run | None = None
     try:
-        count_server.start(lambda port: call(port, "GET", "/count/partners/account-sub-types",
-                                             headers=count.headers("GET", "/partners/account-sub-types"))[0] == 200)
-        other.start(lambda port: call(port, "GET", "/_mock/tenants")[0] == 200)
-        intacct = Intacct(other.port)
-        codat = Codat(other.port)
-        have = {name: 0 for name in ("count", "intacct", "codat")}
+        for server in servers.values():
+            server.start(lambda port: call(port, "GET", "/_mock/tenants")[0] == 200)
+        tenants = [CountTenant(servers["count"].port), IntacctTenant(servers["intacct"].port),
+                   CodatTenant(servers["codat"].port)]
         for size in sizes:
+            print(f"growing each tenant to {size:,} entries...", flush=True)
             started = time.perf_counter()
-            have["count"] = _grow_count(count_server.port, count, have["count"], size)
-            have["intacct"] = intacct.grow(have["intacct"], size)
-            have["codat"] = codat.grow(have["codat"], size)
+            with ThreadPoolExecutor(len(tenants)) as pool:
+                list(pool.map(lambda tenant: tenant.grow(size), tenants))
             grown = time.perf_counter() - started
-            count_list = _count_list_run(count_server.port, count, args.duration)
-            intacct_run = intacct.query_run(args.duration)
-            codat_run = codat.query_run(args.duration)
-            memory = count_server.memory()
-            first_p50 = first_p50 or count_list.p50_ms
-            lines.append(f"| {size:,} | {count_list.p50_ms:.2f} / {count_list.p99_ms:.2f} ms | "
+            count_run, intacct_run, codat_run = (tenant.query_run(args.duration) for tenant in tenants)
+            first = first or count_run
+            memory = {name: server.memory() for name, server in servers.items()}
+            lines.append(f"| {size:,} | {count_run.p50_ms:.2f} / {count_run.p99_ms:.2f} ms | "
                          f"{intacct_run.p50_ms:.2f} / {intacct_run.p99_ms:.2f} ms | "
                          f"{codat_run.p50_ms:.2f} / {codat_run.p99_ms:.2f} ms | "
-                         f"{memory.rss_mib:.0f} / {memory.pss_mib:.0f} MiB | {grown:.0f} s |")
-            if any(r.errors for r in (count_list, intacct_run, codat_run)):
-                lines.append(f"WARNING: errors at {size}: count {count_list.errors}, intacct {intacct_run.errors}, "
+                         + ", ".join(f"{m.rss_mib:.0f} / {m.pss_mib:.0f}" for m in memory.values())
+                         + f" MiB | {grown:.0f} s |")
+            if any(r.errors for r in (count_run, intacct_run, codat_run)):
+                lines.append(f"WARNING: errors at {size}: count {count_run.errors}, intacct {intacct_run.errors}, "
                              f"codat {codat_run.errors}")
-        lines += ["", f"COUNT list page p50 at {sizes[-1]:,} / at {sizes[0]:,}: "
-                      f"{count_list.p50_ms / first_p50:.2f} (target <= 1.5); COUNT server at {sizes[-1]:,} entries: "
-                      f"RSS {memory.rss_mib:.0f} MiB, PSS {memory.pss_mib:.0f} MiB (target <= 250 MiB)",
-                  f"other server (Intacct + Codat, {sizes[-1]:,} entries each): "
-                  f"RSS {other.memory().rss_mib:.0f} MiB, PSS {other.memory().pss_mib:.0f} MiB"]
+        lines += ["", f"COUNT list page p50 at {sizes[-1]:,} / at {sizes[0]:,} entries: "
+                      f"{count_run.p50_ms / first.p50_ms:.2f} (target <= 1.5)",
+                  f"COUNT server with {sizes[-1]:,} two-line entries: RSS {memory['count'].rss_mib:.0f} MiB, "
+                  f"PSS {memory['count'].pss_mib:.0f} MiB (target <= 250 MiB)"]
     finally:
-        count_server.stop()
-        other.stop()
+        for server in servers.values():
+            server.stop()
     return lines
 
 
-def _serving(providers: str) -> Callable[[int], list[str]]:
+def _serving(provider: str) -> Callable[[int], list[str]]:
     return lambda port: [sys.executable, "-m", "mock_server.cli", "serve", "--port", str(port), "--providers",
-                         providers, "--no-rate-limit", "--log-level", "warning"]
-
-
-def _grow_count(port: int, count: Count, have: int, size: int) -> int:
-    """Balanced two-line entries through the bulk endpoint, 100 per request (COUNT's cap)."""
-    conn = http.client.HTTPConnection(HOST, port, timeout=60)
-    while have < size:
-        rows = [_count_entry(n) for n in range(have, min(size, have + 100))]
-        body = json.dumps({"journalEntries": rows}, separators=(",", ":")).encode()
-        status, answer = call(port, "POST", "/count/partners/journal-entries/bulk", body,
-                              count.headers("POST", "/partners/journal-entries/bulk", body), conn)
-        if status >= 300 or answer["data"]["errorCount"]:
-            raise RuntimeError(f"COUNT bulk create answered {status}: {str(answer)[:300]}")
-        have += len(rows)
-    conn.close()
-    return have
-
-
-def _count_entry(n: int) -> dict[str, Any]:
-    amount = f"{1 + n % 9000}.{n % 100:02d}"
-    return {"descriptionEntry": f"Scaling entry {n}", "date": _day(n), "refNumber": f"S-{n}",
-            "lines": [{"accountUuid": RENT, "amountDebit": amount}, {"accountUuid": BANK, "amountCredit": amount}]}
+                         provider, "--no-rate-limit", "--log-level", "warning"]
 
 
 def _day(n: int) -> str:
     return f"{2025 + n % 2}-{1 + n % 10:02d}-{1 + n % 28:02d}"  # open periods in every provider's fixtures
 
 
-def _count_list_run(port: int, count: Count, seconds: float) -> Run:
-    path = "/count/partners/journal-entries?page=3&limit=25"
-    return wrk(port, "GET", path, count.headers("GET", path), b"", seconds, 1)
+def _amount(n: int) -> str:
+    return f"{1 + n % 9000}.{n % 100:02d}"
 
 
-class Intacct:
+class CountTenant:
+    """Acme Coffee Roasters, grown through the bulk endpoint (100 rows a request, COUNT's cap)."""
+
+    def __init__(self, port: int):
+        self.port, self.count, self.have = port, Count(), 0
+
+    def grow(self, size: int) -> None:
+        conn = http.client.HTTPConnection(HOST, self.port, timeout=60)
+        while self.have < size:
+            rows = [{"descriptionEntry": f"Scaling entry {n}", "date": _day(n), "refNumber": f"S-{n}",
+                     "lines": [{"accountUuid": RENT, "amountDebit": _amount(n)},
+                               {"accountUuid": BANK, "amountCredit": _amount(n)}]}
+                    for n in range(self.have, min(size, self.have + 100))]
+            body = json.dumps({"journalEntries": rows}, separators=(",", ":")).encode()
+            status, answer = call(self.port, "POST", "/count/partners/journal-entries/bulk", body,
+                                  self.count.headers("POST", "/partners/journal-entries/bulk", body), conn)
+            if status >= 300 or answer["data"]["errorCount"]:
+                raise RuntimeError(f"COUNT bulk create answered {status}: {str(answer)[:300]}")
+            self.have += len(rows)
+        conn.close()
+
+    def query_run(self, seconds: float) -> Run:
+        path = "/count/partners/journal-entries?page=3&limit=25"
+        return wrk(self.port, "GET", path, self.count.headers("GET", path), b"", seconds, 1)
+
+
+class IntacctTenant:
+    """Company DEMO, grown one create at a time (Intacct has no bulk create)."""
+
     PREFIX = "/intacct/ia/api/v1"
 
     def __init__(self, port: int):
-        self.port = port
+        self.port, self.have = port, 0
         status, token = call(port, "POST", f"{self.PREFIX}/oauth2/token", {
             "grant_type": "client_credentials", "client_id": "mock-client", "client_secret": "mock-secret",
             "username": "admin@DEMO"})
@@ -421,19 +423,18 @@ class Intacct:
             raise RuntimeError(f"Intacct token answered {status}: {token}")
         self.auth = {"Authorization": f"Bearer {token['access_token']}"}
 
-    def grow(self, have: int, size: int) -> int:
+    def grow(self, size: int) -> None:
         conn = http.client.HTTPConnection(HOST, self.port, timeout=60)
-        for n in range(have, size):
-            amount = f"{1 + n % 9000}.{n % 100:02d}"
+        for n in range(self.have, size):
             status, answer = call(self.port, "POST", f"{self.PREFIX}/objects/general-ledger/journal-entry", {
                 "glJournal": {"id": "GJ"}, "postingDate": _day(n), "description": f"Scaling entry {n}",
-                "lines": [{"txnType": "debit", "txnAmount": amount, "glAccount": {"id": "6000"}},
-                          {"txnType": "credit", "txnAmount": amount, "glAccount": {"id": "1000"}}]},
+                "lines": [{"txnType": "debit", "txnAmount": _amount(n), "glAccount": {"id": "6000"}},
+                          {"txnType": "credit", "txnAmount": _amount(n), "glAccount": {"id": "1000"}}]},
                 self.auth, conn)
             if status != 201:
                 raise RuntimeError(f"Intacct create answered {status}: {str(answer)[:300]}")
+        self.have = max(self.have, size)
         conn.close()
-        return max(have, size)
 
     def query_run(self, seconds: float) -> Run:
         body = json.dumps({"object": "general-ledger/journal-entry", "fields": ["key", "id", "postingDate", "state"],
@@ -443,27 +444,28 @@ class Intacct:
         return wrk(self.port, "POST", f"{self.PREFIX}/services/core/query", self.auth, body, seconds, 1)
 
 
-class Codat:
+class CodatTenant:
+    """Acme Trading's Xero connection, grown one push at a time (pushes settle at once by default)."""
+
     def __init__(self, port: int):
         from mock_server.cli import provider_credentials
         creds = provider_credentials("codat", f"http://{HOST}", root=True)
-        self.port, self.company, self.connection = port, creds["company_id"], creds["connection_id"]
+        self.port, self.company, self.connection, self.have = port, creds["company_id"], creds["connection_id"], 0
         self.auth = {"Authorization": creds["authorization"]}
 
-    def grow(self, have: int, size: int) -> int:
+    def grow(self, size: int) -> None:
         conn = http.client.HTTPConnection(HOST, self.port, timeout=60)
         path = f"/codat/companies/{self.company}/connections/{self.connection}/push/journalEntries"
-        for n in range(have, size):
-            amount = f"{1 + n % 9000}.{n % 100:02d}"
+        for n in range(self.have, size):
+            amount = float(_amount(n))  # a JSON number, as Codat wants; two decimals print exactly
             status, answer = call(self.port, "POST", path, {
                 "description": f"Scaling entry {n}", "postedOn": _day(n) + "T00:00:00",
-                "journalLines": [{"netAmount": float(amount), "accountRef": {"id": "6300"}},  # 2 decimals
-                                 {"netAmount": -float(amount), "accountRef": {"id": "1000"}}]},  # print exactly
-                self.auth, conn)
+                "journalLines": [{"netAmount": amount, "accountRef": {"id": "6300"}},
+                                 {"netAmount": -amount, "accountRef": {"id": "1000"}}]}, self.auth, conn)
             if status != 200:
                 raise RuntimeError(f"Codat push answered {status}: {str(answer)[:300]}")
+        self.have = max(self.have, size)
         conn.close()
-        return max(have, size)
 
     def query_run(self, seconds: float) -> Run:
         from urllib.parse import quote

@@ -67,7 +67,8 @@ def server():
             time.sleep(0.05)
     yield process, base
     if process.poll() is None:
-        process.kill()
+        process.terminate()  # not kill: a killed supervisor would leave its worker serving, orphaned
+        process.wait(timeout=15)
 
 
 def test_docs_client_lists_creates_reads_back_and_gets_count_errors(server):

@@ -177,11 +177,11 @@ class CodatProvider(Provider):
         company = self._readable_company(call)
         with company.lock:
             if order_by is not None:
-                rows = [row for row in (wire.entry_out(e, company) for e in company.book.entries.values())
+                rows = [row for row in (wire.EntryRecord(e, company) for e in company.book.entries.values())
                         if keep(row)]
                 return self._page(call, rows, order_by, ENTRY_FIELDS, "JournalEntry")
             # Without orderBy the ledger's (posting date, creation) index pages without sorting the book.
-            match = None if "query" not in call.query else (lambda e: keep(wire.entry_out(e, company)))
+            match = None if "query" not in call.query else (lambda e: keep(wire.EntryRecord(e, company)))
             entries, total = company.book.entries_page(match=match, offset=(page - 1) * size, limit=size,
                                                        newest_first=False)
             rows = [wire.entry_out(e, company) for e in entries]
@@ -311,7 +311,7 @@ class CodatProvider(Provider):
         due = None if connection.push_outcome == "NeverComplete" else now + connection.push_delay
         push = PushOperation(self.ids.uuid(), company.id, connection.id, kind, now, due, connection.push_outcome,
                              timeout)
-        company.pushes[push.key] = push
+        company.add_push(push)
         return push
 
     def _start(self, company: Company, push: PushOperation) -> None:
@@ -354,7 +354,7 @@ class CodatProvider(Provider):
               type_name: str) -> Reply:
         rows = sort_records(rows, order_by, fields=fields, type_name=type_name)
         page, size = call.query.get("page", 1), call.query.get("pageSize", 100)
-        return self._envelope(call, rows[(page - 1) * size: page * size], len(rows))
+        return self._envelope(call, [dict(row) for row in rows[(page - 1) * size: page * size]], len(rows))
 
     @staticmethod
     def _envelope(call: Call, results: list[dict], total: int) -> Reply:

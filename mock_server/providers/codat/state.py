@@ -113,6 +113,7 @@ class Company:
     control_accounts: dict[str, str] = field(default_factory=dict)  # account id -> AR | AP
     connections: dict[str, Connection] = field(default_factory=dict)
     pushes: dict[str, PushOperation] = field(default_factory=dict)
+    pending: dict[str, PushOperation] = field(default_factory=dict)  # the Pending ones: settling reads only these
 
     @property
     def lock(self) -> threading.RLock:
@@ -125,12 +126,15 @@ class Company:
     def linked(self) -> bool:
         return any(c.status == "Linked" for c in self.connections.values())
 
+    def add_push(self, push: PushOperation) -> None:
+        self.pushes[push.key] = push
+        if push.status == "Pending":
+            self.pending[push.key] = push
+
     def settle(self, now: datetime) -> None:
         """Give every Pending push whose answer or deadline has come its final status, at that moment."""
         with self.lock:
-            for push in self.pushes.values():
-                if push.status != "Pending":
-                    continue
+            for push in list(self.pending.values()):
                 deadline = push.deadline
                 if deadline is not None and deadline <= now and (push.due is None or deadline < push.due):
                     self._finish(push, "TimedOut", deadline)
@@ -171,9 +175,9 @@ class Company:
                              attrs={**entry.attrs, "updatedOn": moment, "modifiedDate": moment,
                                     "sourceModifiedDate": moment})
 
-    @staticmethod
-    def _finish(push: PushOperation, status: str, at: datetime, message: str | None = None) -> None:
+    def _finish(self, push: PushOperation, status: str, at: datetime, message: str | None = None) -> None:
         push.status, push.completed, push.error_message = status, at, message
+        self.pending.pop(push.key, None)
 
 
 @dataclass

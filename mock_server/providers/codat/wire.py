@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any, Mapping
+from typing import Any, Iterator, Mapping
 
 from ...ledger import InvalidAmount, JournalEntry, NewLine, Side, parse_amount
 from .state import STATUS_CODES, Company, Connection, PushOperation, Submission, platform_name, stamp
@@ -147,6 +147,36 @@ def entry_out(entry: JournalEntry, company: Company) -> dict[str, Any]:
     out["metadata"] = {"isDeleted": entry.status == "deleted"}
     out.update(modifiedDate=attrs["modifiedDate"], sourceModifiedDate=attrs["sourceModifiedDate"])
     return out
+
+
+class EntryRecord(Mapping[str, Any]):
+    """entry_out as a read-only mapping that builds the record only when a field beyond the plain ones is read.
+    A `query` is evaluated against every entry of the book and usually names dates or the description; building
+    every whole record (lines and all) made a query over 100k entries take seconds."""
+
+    __slots__ = ("entry", "company", "_built")
+    _PLAIN = frozenset({"postedOn", "createdOn", "updatedOn", "modifiedDate", "sourceModifiedDate"})
+
+    def __init__(self, entry: JournalEntry, company: Company):
+        self.entry, self.company, self._built = entry, company, None
+
+    def __getitem__(self, name: str) -> Any:
+        if name == "id":
+            return self.entry.id
+        if name in self._PLAIN:
+            return self.entry.attrs[name]
+        return self._record()[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._record())
+
+    def __len__(self) -> int:
+        return len(self._record())
+
+    def _record(self) -> dict[str, Any]:
+        if self._built is None:
+            self._built = entry_out(self.entry, self.company)
+        return self._built
 
 
 def submission_out(submission: Submission, company: Company) -> dict[str, Any]:

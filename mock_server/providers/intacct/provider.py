@@ -304,7 +304,7 @@ class IntacctProvider(Provider):
         with company.lock:
             entries = list(company.book.entries.values())
         objects = {
-            "general-ledger/journal-entry": lambda: [wire.entry_out(company, e, today) for e in entries],
+            "general-ledger/journal-entry": lambda: [wire.EntryRecord(company, e, today) for e in entries],
             "general-ledger/journal-entry-line": lambda: wire.query_lines(company, entries, today),
             "general-ledger/account": lambda: [wire.account_out(a) for a in company.book.accounts.values()],
             "general-ledger/journal": lambda: [wire.journal_out(j) for j in company.journals.values()],
