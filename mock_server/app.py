@@ -301,8 +301,8 @@ def _account(mock: Mock, name: str, operation: Operation, call: Call, response: 
         "operation": operation.id, "tenant": tenant, "method": request.method, "path": request.path,
         "query": request.query_string.decode("utf-8", "replace"), "status": response.status_code,
         "duration_ms": elapsed_ms},
-        Exchange.of(request.headers.items(), call.raw_body, request.content_type),
-        Exchange.of(response.headers.items(), response.get_data(), response.content_type))
+        Exchange.of(request.headers, call.raw_body, request.content_type),
+        Exchange.of(response.headers, response.get_data(), response.content_type))
 
 
 def _renderer(mock: Mock, path: str) -> Provider | None:
@@ -346,13 +346,13 @@ def _error_response(provider: Provider | None, error: ApiError, request_id: str,
 
 
 def _json_response(status: int, payload: Any, headers: Mapping[str, str], operation: Operation | None) -> Response:
+    body = orjson.dumps(payload, default=_json_default)
     if operation is not None and operation.response_validators:
-        problem = operation.response_problem(status, payload)
+        problem = operation.response_problem(status, orjson.loads(body))  # what is sent, cached parts included
         if problem:
             log.error("%s broke its own spec: %s", operation.id, problem)
-            payload, status = {"error": "response_violates_spec", "message": problem}, 500
-    return Response(orjson.dumps(payload, default=_json_default), status=status, headers=headers,
-                    mimetype="application/json")
+            body, status = orjson.dumps({"error": "response_violates_spec", "message": problem}), 500
+    return Response(body, status=status, headers=headers, mimetype="application/json")
 
 
 def _json_default(value: Any) -> Any:

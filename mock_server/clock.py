@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import random
 import threading
-import uuid
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import UTC, datetime, timedelta
@@ -118,7 +117,10 @@ class IdGenerator:
             self._random.seed(seed)
 
     def uuid(self) -> str:
-        return str(uuid.UUID(int=self._bits(128), version=4))
+        """What str(uuid.UUID(int=bits, version=4)) gives, in half the time (a create draws four)."""
+        bits = (self._bits(128) & ~(0xC000 << 48) | 0x8000 << 48) & ~(0xF000 << 64) | 4 << 76
+        digits = "%032x" % bits
+        return f"{digits[:8]}-{digits[8:12]}-{digits[12:16]}-{digits[16:20]}-{digits[20:]}"
 
     def token(self, nbytes: int = 24) -> str:
         return self._bits(nbytes * 8).to_bytes(nbytes, "big").hex()

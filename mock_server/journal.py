@@ -25,19 +25,19 @@ MAX_STORED = 32 * 1024  # bytes of a body kept
 class Exchange:
     """One side of an exchange as it went over the wire; a body over MAX_STORED bytes is not kept."""
 
-    headers: list[tuple[str, str]]
+    headers: Any  # the request's or response's own header object, listed only when shown
     body: bytes
     content_type: str | None
     size: int
 
     @classmethod
-    def of(cls, headers: Iterable[tuple[str, str]], body: bytes, content_type: str | None) -> "Exchange":
-        return cls(list(headers), body if len(body) <= MAX_STORED else b"", content_type, len(body))
+    def of(cls, headers: Any, body: bytes, content_type: str | None) -> "Exchange":
+        return cls(headers, body if len(body) <= MAX_STORED else b"", content_type, len(body))
 
     def shown(self) -> dict[str, Any]:
         body = (redact_body(self.body, self.content_type) if self.size <= MAX_STORED
                 else f"<{self.size} bytes, over the {MAX_STORED} kept>")  # a cut body could not be redacted
-        return {"headers": redact_headers(self.headers), "body": body}
+        return {"headers": redact_headers(self.headers.items()), "body": body}
 
 
 class RequestJournal:

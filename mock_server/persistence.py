@@ -22,8 +22,8 @@ from typing import Any
 import orjson
 
 FORMAT = "ledger-mock-state/1"
-KEPT_HEADERS = {"content-type", "authorization", "x-client-id", "x-timestamp", "x-signature", "idempotency-key",
-                "x-idempotency-key", "x-ia-api-param-entity"}
+KEPT_HEADERS = ("content-type", "authorization", "x-client-id", "x-timestamp", "x-signature", "idempotency-key",
+                "x-idempotency-key", "x-ia-api-param-entity")
 
 
 class StateFileError(Exception):
@@ -34,7 +34,7 @@ def record(method: str, path: str, query: bytes, headers: Any, body: bytes, at: 
            provider: str, operation: str, tenant: str | None) -> dict[str, Any]:
     return {"at": at, "seed": seed, "provider": provider, "operation": operation, "tenant": tenant,
             "method": method, "path": path, "query": query.decode("latin-1"),
-            "headers": {k: v for k, v in headers.items() if k.lower() in KEPT_HEADERS},
+            "headers": {name: value for name in KEPT_HEADERS if (value := headers.get(name)) is not None},
             "body": base64.b64encode(body).decode() if body else ""}
 
 

@@ -45,6 +45,7 @@ class Book:
         self.lock = threading.RLock()
         self.closed_through: date | None = None  # writes dated on or before need an explicit override
         self.accounts: dict[str, Account] = {}
+        self.accounts_version = 0  # counts account changes: what shows accounts knows when it went stale
         self.entries: dict[str, JournalEntry] = {}
         self.transactions: dict[str, Transaction] = {}
         self._entry_index: SortedList = SortedList()  # (date, seq, id), oldest first
@@ -61,12 +62,14 @@ class Book:
     def add_account(self, account: Account) -> Account:
         with self.lock:
             self.accounts[account.id] = account
+            self.accounts_version += 1
             return account
 
     def update_account(self, account_id: str, **changes: Any) -> Account:
         with self.lock:
             account = replace(self.account(account_id), updated_at=self.clock.now(), **changes)
             self.accounts[account_id] = account
+            self.accounts_version += 1
             return account
 
     def remove_account(self, account_id: str) -> None:
@@ -75,6 +78,7 @@ class Book:
             if self._usage[account_id]:
                 raise DeleteBlocked("Account is used by journal entries or transactions.")
             del self.accounts[account_id]
+            self.accounts_version += 1
 
     def account(self, account_id: str) -> Account:
         try:

@@ -43,6 +43,22 @@ def test_create_list_update_delete_round_trip(count):
     assert_error(count.delete(f"/journal-entries/{entry['id']}"), 404, "not_found", "Journal entry not found")
 
 
+def test_listed_entries_follow_changes_to_them_and_to_their_accounts(count):
+    """Listed entries are encoded once and reused (mock_server/wirecache.py): a list after a change shows it."""
+    created = count.post("/journal-entries", entry_body(refNumber="CACHE-1")).get_json()["data"]
+
+    def listed():
+        return count.get("/journal-entries", params={"search": "cache-1"}).get_json()["data"]["journalEntries"]
+
+    assert listed() == [created] and listed() == [created]  # the second read is the cached encoding
+    assert count.patch(f"/chart-of-accounts/{RENT}", {"name": "Premises Rent"}).status_code == 200
+    assert [line["accountName"] for line in listed()[0]["lines"]] == ["Premises Rent", "Accrued Liabilities"]
+    assert count.patch(f"/journal-entries/{created['id']}", {"descriptionEntry": "Revised"}).status_code == 200
+    assert listed()[0]["descriptionEntry"] == "Revised"
+    assert count.delete(f"/journal-entries/{created['id']}").status_code == 200
+    assert listed() == []
+
+
 def test_list_pages_newest_first_and_filters_dates(count):
     for day in ("2025-02-10", "2025-02-11", "2025-02-12"):
         assert count.post("/journal-entries", entry_body(date=day)).status_code == 201

@@ -190,8 +190,10 @@ class CountProvider(Provider):
         entries, total = ws.book.entries_page(start=q.get("startDate"), end=q.get("endDate"),
                                               match=match if search else None,
                                               offset=(page - 1) * limit, limit=limit)
-        return success(200, {"journalEntries": [wire.entry_out(e, ws.book) for e in entries],
-                             "totalRecords": total, "page": page, "limit": limit}, "Journal entries fetched.")
+        version = ws.book.accounts_version  # lines show their account's name
+        encoded = [ws.wire.encoded(e.id, e, version, lambda e=e: wire.entry_out(e, ws.book)) for e in entries]
+        return success(200, {"journalEntries": encoded, "totalRecords": total, "page": page, "limit": limit},
+                       "Journal entries fetched.")
 
     @handles("createJournalEntry")
     def create_journal_entry(self, call: Call) -> Reply:

@@ -11,6 +11,7 @@ from ...auth.oauth import TokenPair, TokenStore
 from ...auth.ratelimit import RateLimiter
 from ...clock import Clock, IdGenerator
 from ...ledger import Account, Book, Flow
+from ...wirecache import WireCache
 from ..marshal import load
 from . import wire
 from .catalog import SUB_TYPES
@@ -40,6 +41,7 @@ class Workspace:
     vendors: dict[str, dict[str, Any]] = field(default_factory=dict)
     customers: dict[str, dict[str, Any]] = field(default_factory=dict)
     tags: dict[str, dict[str, Any]] = field(default_factory=dict)
+    wire: WireCache = field(default_factory=WireCache)  # encoded journal entries, for list pages
 
     @property
     def lock(self):
