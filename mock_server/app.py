@@ -8,6 +8,7 @@ path falls under, so clients never see an HTML error page.
 
 from __future__ import annotations
 
+import gc
 import logging
 import re
 import threading
@@ -92,6 +93,7 @@ class Mock:
         else:
             remaining = [r for r in records if r.get("provider") == admin.NAME and not _creates_tenant_of(r, name)
                          or name is not None and r.get("provider") not in (name, admin.NAME)]
+        gc.unfreeze()  # what this drops may have been frozen by the server (server._freeze_survivors)
         names = [name] if name else list(self.providers)
         previous = dict(self.providers)
         if name is None:
@@ -140,6 +142,7 @@ class Mock:
         candidate = {**self.fixtures, **document}
         names = [name for name in document if name in self.providers]
         built = {name: self._build(name, candidate) for name in names}  # all or nothing
+        gc.unfreeze()  # as in reset: what this replaces must be collectable
         self.fixtures = candidate
         self.providers.update(built)
         for raw in (document.get("_mock") or {}).get("faults", []):

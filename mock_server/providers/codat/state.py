@@ -177,6 +177,7 @@ class Company:
 
     def _finish(self, push: PushOperation, status: str, at: datetime, message: str | None = None) -> None:
         push.status, push.completed, push.error_message = status, at, message
+        push.submission = None  # answered: the entry (or the message) stands for it now
         self.pending.pop(push.key, None)
 
 

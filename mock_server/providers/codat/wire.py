@@ -167,6 +167,13 @@ class EntryRecord(Mapping[str, Any]):
             return self.entry.attrs[name]
         return self._record()[name]
 
+    def get(self, name: str, default: Any = None) -> Any:  # the query engine's accessor, without Mapping's detour
+        if name == "id":
+            return self.entry.id
+        if name in self._PLAIN:
+            return self.entry.attrs[name]
+        return self._record().get(name, default)
+
     def __iter__(self) -> Iterator[str]:
         return iter(self._record())
 

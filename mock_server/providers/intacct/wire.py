@@ -100,6 +100,10 @@ class EntryRecord(Mapping[str, Any]):
     def __getitem__(self, name: str) -> Any:
         return _ENTRY_FIELDS[name](self.company, self.entry, self.today)
 
+    def get(self, name: str, default: Any = None) -> Any:  # the query engine's accessor, without Mapping's detour
+        field = _ENTRY_FIELDS.get(name)
+        return default if field is None else field(self.company, self.entry, self.today)
+
     def __iter__(self) -> Iterator[str]:
         return iter(_ENTRY_FIELDS)
 
