@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import time
 from urllib.parse import urlsplit
 
@@ -86,6 +87,16 @@ def test_journal_filters_and_redacts(app, admin):
     assert count.client_id == headers["X-Client-Id"] and count.token not in json.dumps(entries)
     missing = admin.get("/_mock/journal", query_string={"status": 404}).get_json()["entries"]
     assert [e["operation"] for e in missing] == ["getTag"]
+
+
+def test_journal_keeps_no_body_over_32_kib(app, admin):
+    """A body that big is not kept (a cut one could not be redacted): the journal says how big it was."""
+    count = CountClient(app)
+    count.post("/tags", {"name": "x" * 40_000})
+    entry = admin.get("/_mock/journal", query_string={"operation": "createTag"}).get_json()["entries"][0]
+    shown = re.fullmatch(r"<(\d+) bytes, over the 32768 kept>", entry["request"]["body"])
+    assert shown and 40_000 < int(shown.group(1)) < 40_100
+    assert entry["request"]["headers"]["Authorization"] == "<redacted>"
 
 
 def test_journal_never_shows_issued_tokens(app, admin):
