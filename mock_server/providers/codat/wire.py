@@ -149,6 +149,9 @@ def entry_out(entry: JournalEntry, company: Company) -> dict[str, Any]:
     return out
 
 
+_ABSENT = object()
+
+
 class EntryRecord(Mapping[str, Any]):
     """entry_out as a read-only mapping that builds the record only when a field beyond the plain ones is read.
     A `query` is evaluated against every entry of the book and usually names dates or the description; building
@@ -161,11 +164,10 @@ class EntryRecord(Mapping[str, Any]):
         self.entry, self.company, self._built = entry, company, None
 
     def __getitem__(self, name: str) -> Any:
-        if name == "id":
-            return self.entry.id
-        if name in self._PLAIN:
-            return self.entry.attrs[name]
-        return self._record()[name]
+        value = self.get(name, _ABSENT)
+        if value is _ABSENT:
+            raise KeyError(name)
+        return value
 
     def get(self, name: str, default: Any = None) -> Any:  # the query engine's accessor, without Mapping's detour
         if name == "id":

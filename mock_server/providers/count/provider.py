@@ -210,7 +210,7 @@ class CountProvider(Provider):
         fields = load(wire.EntryIn, body)
         caution = bool(fields.get("with_caution"))
         return ws.book.add_entry(on=fields["on"], memo=fields["memo"], lines=wire.new_lines(fields["lines"]),
-                                 reference=fields.get("reference"), attrs={"withCaution": True} if caution else None,
+                                 reference=fields.get("reference"), attrs=wire.entry_attrs(fields),
                                  allow_closed_period=caution)
 
     @handles("updateJournalEntry")

@@ -108,7 +108,7 @@ class CountState:
             book.add_entry(on=fields["on"], memo=fields["memo"], lines=wire.new_lines(fields["lines"]),
                            reference=fields.get("reference"), source=row.get("source", "manual"),
                            editable=row.get("source", "manual") == "manual", allow_closed_period=True,
-                           attrs={"withCaution": bool(fields.get("with_caution"))}, entry_id=row["id"])
+                           attrs=wire.entry_attrs(fields), entry_id=row["id"])
         for row in raw.get("transactions", []):
             fields = load(wire.TransactionIn, row)
             kind = fields.get("type") or "Expense"

@@ -108,6 +108,11 @@ def new_lines(rows: list[Mapping[str, Any]]) -> list[NewLine]:
     return lines
 
 
+def entry_attrs(fields: Mapping[str, Any]) -> dict[str, Any] | None:
+    """Only a cautioned entry carries attrs; the rest share the ledger's empty ones."""
+    return {"withCaution": True} if fields.get("with_caution") else None
+
+
 # -- out ----------------------------------------------------------------------------------------------------
 
 @lru_cache(maxsize=8192)
