@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import hmac
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 from flask import Flask
 
@@ -40,7 +40,7 @@ class Admin(Provider):
             raise ApiError(401, "unauthorized", "Admin calls need `Authorization: Bearer <admin token>` "
                                                 "(printed by `ledger-mock serve` at start).")
 
-    def render_error(self, error: ApiError, request_id: str) -> dict[str, Any]:
+    def render_error(self, error: ApiError, request_id: str, path: str) -> dict[str, Any]:
         return {"error": error.code, "message": error.message, "requestId": request_id}
 
     # -- clock ----------------------------------------------------------------------------------------------
@@ -149,16 +149,12 @@ class Admin(Provider):
         return 200, {"id": call.path["id"]}
 
 
-def mount(app: Flask, mock: "Mock", view: Callable[..., Any]) -> None:
+def mount(app: Flask, mock: "Mock") -> None:
+    """The admin provider (its operations are routed with the providers') and the inspector's pages."""
     mock.admin = Admin(mock)
     spec = Spec(data_dir("openapi") / Admin.spec_file, validate_responses=mock.config.validate_responses)
     check_handlers(spec, Admin.handlers, NAME)
     mock.admin.spec = spec
-    rules = spec.flask_rules()
-    for operation in spec.operations.values():
-        app.add_url_rule(PREFIX + rules[operation.path], endpoint=f"{NAME}.{operation.id}",
-                         view_func=view(mock, NAME, lambda: mock.admin, operation), methods=[operation.method],
-                         provide_automatic_options=False)
     ui.mount(app, mock)
 
 

@@ -80,7 +80,7 @@ class IdGenerator:
     def __init__(self, seed: int | None = None):
         self._random = random.Random(seed)
         self._lock = threading.Lock()
-        self._stream: ContextVar[random.Random | None] = ContextVar("stream", default=None)
+        self._stream: ContextVar[_Stream | None] = ContextVar("stream", default=None)
 
     def next_seed(self) -> int:
         with self._lock:
@@ -90,7 +90,7 @@ class IdGenerator:
     def stream(self, seed: int) -> Iterator[None]:
         """Ids drawn inside come from their own seeded stream: a request gets the same ids however others
         interleave with it, and replaying it with the same seed gives them again."""
-        token = self._stream.set(random.Random(seed))
+        token = self._stream.set(_Stream(seed))
         try:
             yield
         finally:
@@ -124,3 +124,18 @@ class IdGenerator:
 
     def token(self, nbytes: int = 24) -> str:
         return self._bits(nbytes * 8).to_bytes(nbytes, "big").hex()
+
+
+class _Stream:
+    """One request's seeded stream, seeded at its first draw: most requests draw nothing, and seeding a
+    generator costs more than the rest of a list request's bookkeeping."""
+
+    __slots__ = ("seed", "_random")
+
+    def __init__(self, seed: int):
+        self.seed, self._random = seed, None
+
+    def getrandbits(self, n: int) -> int:
+        if self._random is None:
+            self._random = random.Random(self.seed)
+        return self._random.getrandbits(n)

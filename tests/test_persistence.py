@@ -59,7 +59,7 @@ def test_fixtures_posted_as_yaml_replace_a_providers_seed_data(make_app):
 
 
 def serve(state_file, port):
-    # Its own process group: `kill -9` must take the server's worker process down with its supervisor.
+    # Its own process group, so `kill -9` takes down whatever the server started.
     return subprocess.Popen([sys.executable, "-m", "mock_server.cli", "serve", "--port", str(port), "--providers",
                              "count", "--state-file", str(state_file), "--log-level", "warning"],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
@@ -98,9 +98,9 @@ def test_acknowledged_writes_survive_kill_9(tmp_path):
         response = signed(creds, "POST", creds["base_url"] + "/journal-entries", body)
         assert response.status_code == 201
         acknowledged.append(response.json()["data"]["id"])
-    os.killpg(process.pid, signal.SIGKILL)  # supervisor and worker at once, mid-flight, no shutdown
+    os.killpg(process.pid, signal.SIGKILL)  # mid-flight, no shutdown
     process.wait(timeout=10)
-    for _ in range(100):  # the worker is gone only when nothing answers on the port any more
+    for _ in range(100):  # gone only when nothing answers on the port any more
         try:
             requests.get(base + "/_mock/clock", timeout=0.2)
             time.sleep(0.05)

@@ -8,7 +8,7 @@ import pkgutil
 from dataclasses import dataclass, field
 from typing import Any, Callable, ClassVar, Mapping
 
-from flask import Request
+from werkzeug.wrappers import Request
 
 from ..clock import Clock, IdGenerator
 from ..config import Config
@@ -35,7 +35,7 @@ class Call:
     request: Request
     request_id: str
     raw_body: bytes
-    path: dict[str, Any] = field(default_factory=dict)
+    path: dict[str, Any] = field(default_factory=dict)  # as in the URL until the parameters are read
     query: dict[str, Any] = field(default_factory=dict)
     headers: dict[str, Any] = field(default_factory=dict)
     body: Any = None
@@ -82,8 +82,8 @@ class Provider:
         """Check credentials for `call.operation.security`, setting call.tenant; raise ApiError to refuse."""
         raise NotImplementedError
 
-    def render_error(self, error: ApiError, request_id: str) -> dict[str, Any]:
-        """The provider's own error body for `error`."""
+    def render_error(self, error: ApiError, request_id: str, path: str) -> dict[str, Any]:
+        """The provider's own error body for `error`, answering a request for `path`."""
         raise NotImplementedError
 
     def ledger_error(self, error: LedgerError) -> ApiError:

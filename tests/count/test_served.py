@@ -67,7 +67,7 @@ def server():
             time.sleep(0.05)
     yield process, base
     if process.poll() is None:
-        process.terminate()  # not kill: a killed supervisor would leave its worker serving, orphaned
+        process.terminate()  # granian shuts down gracefully on SIGTERM
         process.wait(timeout=15)
 
 

@@ -93,7 +93,7 @@ class AdenProvider(Provider):
         store.finish(key, request_print, (status, payload, headers))
         return status, payload, headers
 
-    def render_error(self, error: ApiError, request_id: str) -> dict[str, Any]:
+    def render_error(self, error: ApiError, request_id: str, path: str) -> dict[str, Any]:
         body: dict[str, Any] = {"code": NEUTRAL_CODES.get(error.code, error.code.upper()), "message": error.message}
         if error.details:
             body["details"] = error.details

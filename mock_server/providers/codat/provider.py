@@ -72,7 +72,7 @@ class CodatProvider(Provider):
             raise ApiError(403, "forbidden", FORBIDDEN)
         call.tenant = client
 
-    def render_error(self, error: ApiError, request_id: str) -> dict[str, Any]:
+    def render_error(self, error: ApiError, request_id: str, path: str) -> dict[str, Any]:
         message, items = error.message, error.details
         if error.code == "validation_error" and items is None:
             # A request the spec refuses: paging parameters count as a malformed query, anything else as a

@@ -92,7 +92,7 @@ class CountProvider(Provider):
             raise unauthorized("invalid_token", "The access token is invalid") from None
         call.tenant = self.state.workspaces[pair.tenant_id]
 
-    def render_error(self, error: ApiError, request_id: str) -> dict[str, Any]:
+    def render_error(self, error: ApiError, request_id: str, path: str) -> dict[str, Any]:
         body = {"status": "error", "statusCode": error.status, "error": ERROR_NAMES.get(error.code, error.code),
                 "message": error.message, "isOperational": True, "requestId": request_id}
         if error.code in ("invalid_token", "token_expired"):

@@ -6,7 +6,6 @@ from __future__ import annotations
 import re
 from typing import Any, Callable, Mapping, Sequence
 
-from flask import request
 
 from ...auth.oauth import GrantInvalid, TokenExpired, TokenInvalid
 from ...errors import ApiError
@@ -79,7 +78,7 @@ class IntacctProvider(Provider):
                           "entity": call.request.headers.get("X-IA-API-Param-Entity") or pair.claims.get("entity")}
         kind = PATH_OBJECTS.get(call.operation.id)
         if kind is not None:
-            self._lookup(call.tenant, kind, (call.request.view_args or {})["key"])
+            self._lookup(call.tenant, kind, call.path["key"])
         if call.operation.body_required and not call.raw_body.strip():
             raise ApiError(400, "payload_required", f"A {call.operation.method} request requires a payload")
 
@@ -88,8 +87,8 @@ class IntacctProvider(Provider):
         return ApiError(status, code, "Invalid token" if status == 400 else message,
                         headers={"WWW-Authenticate": "Bearer"})
 
-    def render_error(self, error: ApiError, request_id: str) -> dict[str, Any]:
-        if request.path.endswith(TOKEN_PATH):  # RFC 6749 section 5.2 bodies, whatever went wrong
+    def render_error(self, error: ApiError, request_id: str, path: str) -> dict[str, Any]:
+        if path.endswith(TOKEN_PATH):  # RFC 6749 section 5.2 bodies, whatever went wrong
             code = error.code if error.code in OAUTH_ERRORS else (
                 "server_error" if error.status >= 500 else "invalid_request")
             return {"error": code, "error_description": error.message}
