@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import gc
 import logging
-import re
 import threading
 import time
 from contextlib import nullcontext
@@ -23,8 +22,7 @@ from urllib.parse import parse_qsl
 
 import orjson
 from flask import Flask, request
-from werkzeug.exceptions import HTTPException
-from werkzeug.routing import BaseConverter
+from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 from werkzeug.wrappers import Request, Response
 
 from . import admin, data_dir, faults, persistence, providers
@@ -37,6 +35,7 @@ from .journal import Exchange, RequestJournal
 from .ledger import LedgerError
 from .persistence import FORMAT, StateFileError, WriteLog, body_of
 from .providers import Call, Provider, Runtime
+from .routes import Routes
 from .spec import Operation, Spec, check_handlers, read_json
 
 log = logging.getLogger("ledger_mock")
@@ -180,7 +179,6 @@ def create_app(config: Config | None = None) -> Flask:
     config = config or Config()
     app = Flask("ledger_mock")
     app.config["MAX_CONTENT_LENGTH"] = config.max_body_bytes
-    app.url_map.converters["not_one_of"] = _NotOneOf
     found = providers.names()
     selected = config.providers or tuple(found)
     unknown = set(selected) - set(found) | ({config.root_provider} - set(selected) if config.root_provider else set())
@@ -189,14 +187,12 @@ def create_app(config: Config | None = None) -> Flask:
     mock = Mock(config, tuple(selected), load_fixtures(config.fixtures, (*selected, "_mock")))
     app.extensions["ledger_mock"] = mock
 
-    pipelines: dict[str, Callable[[Request, dict[str, str]], Response]] = {}
+    routes, pipelines = Routes(), {}
 
     def mount(prefix: str, name: str, spec: Spec, current: Callable[[], Provider]) -> None:
-        rules = spec.flask_rules()
         for operation in spec.operations.values():
-            endpoint = f"{name}.{operation.id}"  # routed by Flask's map, run by _Front: no Flask view
-            app.add_url_rule(prefix + rules[operation.path], endpoint=endpoint, methods=[operation.method],
-                             provide_automatic_options=False)
+            endpoint = f"{name}.{operation.id}"
+            routes.add(prefix + operation.path, operation.method, endpoint)
             pipelines[endpoint] = _pipeline(mock, name, current, operation)
 
     for prefix, name in mock.mounts.items():
@@ -205,7 +201,7 @@ def create_app(config: Config | None = None) -> Flask:
     mount(admin.PREFIX, admin.NAME, mock.admin.spec, lambda: mock.admin)
     app.register_error_handler(HTTPException, lambda exc: _http_error(mock, request.path, exc))
     app.register_error_handler(Exception, lambda exc: _unexpected(mock, request))
-    app.wsgi_app = _Front(mock, app, pipelines)  # Flask's documented place for WSGI middleware
+    app.wsgi_app = _Front(mock, app.wsgi_app, routes, pipelines)  # Flask's documented place for middleware
     mock.app = app
 
     mock.replay(app, mock.writes.open())  # last: replaying serves requests, so the app must be complete
@@ -228,25 +224,17 @@ def _creates_tenant_of(entry: Mapping[str, Any], name: str | None) -> bool:
 _NOT_RECORDED = {(admin.NAME, "importState"), (admin.NAME, "reset")}
 
 
-class _NotOneOf(BaseConverter):
-    """A path segment that is anything but the given static names (see Spec.flask_rules)."""
-
-    def __init__(self, url_map: Any, *excluded: str):
-        super().__init__(url_map)
-        self.regex = "(?!(?:%s)$)[^/]+" % "|".join(re.escape(word) for word in excluded)
-
-
 class _Front:
     """The WSGI entry. A spec operation runs straight through its pipeline; anything else (the inspector's
-    pages, unknown routes, a known route with another method) goes on to Flask.
+    pages, unknown routes) goes on to Flask.
 
     Flask's request machinery (contexts, signals, response processing) costs more than a whole list request
     does without it: under granian a trivial Flask view serves about 7k requests/s, a plain WSGI callable 50k.
     The pipeline needs none of it, so it gets a plain werkzeug request."""
 
-    def __init__(self, mock: Mock, app: Flask, pipelines: Mapping[str, Callable[[Request, dict], Response]]):
-        self.mock, self.flask, self.pipelines = mock, app.wsgi_app, pipelines
-        self.routes = app.url_map.bind("localhost")  # matched on path and method alone: no host rules
+    def __init__(self, mock: Mock, flask: Callable, routes: Routes,
+                 pipelines: Mapping[str, Callable[[Request, dict], Response]]):
+        self.mock, self.flask, self.routes, self.pipelines = mock, flask, routes, pipelines
 
     def __call__(self, environ: dict[str, Any], start_response: Callable) -> Any:
         # Not registered in the environ: that would make request and environ a cycle, and the journal keeps
@@ -255,14 +243,13 @@ class _Front:
         request = Request(environ, populate_request=False)
         try:
             endpoint, path_args = self.routes.match(request.path, request.method)
-        except HTTPException:  # 404, 405: Flask answers them through _http_error
+        except NotFound:  # an inspector page, or a 404 rendered by _http_error
             return self.flask(environ, start_response)
-        pipeline = self.pipelines.get(endpoint)
-        if pipeline is None:  # an inspector page
-            return self.flask(environ, start_response)
+        except MethodNotAllowed as exc:
+            return _http_error(self.mock, request.path, exc)(environ, start_response)
         request.max_content_length = self.mock.config.max_body_bytes
         try:
-            response = pipeline(request, path_args)
+            response = self.pipelines[endpoint](request, path_args)
         except HTTPException as exc:  # a body over the limit (413)
             response = _http_error(self.mock, request.path, exc)
         except Exception:

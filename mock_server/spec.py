@@ -174,26 +174,6 @@ class Spec:
                 operation.response_validators[str(status)] = self._validator(schema or {})
         return operation
 
-    def flask_rules(self) -> dict[str, str]:
-        """Werkzeug rule per spec path. A path parameter never takes the name of a static sibling segment, so
-        `/journal-entries/bulk` belongs to the bulk path for every method (DELETE there is a 405, not a lookup
-        of the id "bulk"), as the spec's more specific path should."""
-        split = {path: path.strip("/").split("/") for path in self.document.get("paths", {})}
-        rules = {}
-        for path, parts in split.items():
-            out = []
-            for i, part in enumerate(parts):
-                name = re.fullmatch(r"\{([^}]+)\}", part)
-                if not name:
-                    out.append(part)
-                    continue
-                statics = sorted({other[i] for other in split.values() if len(other) > i
-                                  and _same_shape(other[:i], parts[:i]) and not other[i].startswith("{")})
-                out.append(f"<not_one_of({', '.join(repr(x) for x in statics)}):{name[1]}>" if statics
-                           else f"<{name[1]}>")
-            rules[path] = "/" + "/".join(out)
-        return rules
-
     def resolve(self, node: dict) -> dict:
         """Follow a local `$ref` (parameters, request bodies, responses) to the object it names."""
         while isinstance(node, dict) and "$ref" in node:
@@ -231,10 +211,6 @@ def check_handlers(spec: Spec, handlers: Mapping[str, Callable], provider: str) 
     if missing or orphans:
         raise RuntimeError(f"provider {provider!r}: operations without handlers {missing}, "
                            f"handlers without operations {orphans}")
-
-
-def _same_shape(a: list[str], b: list[str]) -> bool:
-    return len(a) == len(b) and all(x == y or (x.startswith("{") and y.startswith("{")) for x, y in zip(a, b))
 
 
 def _type_of(schema: Mapping[str, Any]) -> str | None:
