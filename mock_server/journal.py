@@ -25,7 +25,7 @@ MAX_STORED = 32 * 1024  # bytes of a body kept
 class Exchange:
     """One side of an exchange as it went over the wire; a body over MAX_STORED bytes is not kept."""
 
-    headers: Any  # the request's or response's own header object, listed only when shown
+    headers: Iterable[tuple[str, str]]  # the request's header object or the answer's list, read when shown
     body: bytes
     content_type: str | None
     size: int
@@ -37,7 +37,7 @@ class Exchange:
     def shown(self) -> dict[str, Any]:
         body = (redact_body(self.body, self.content_type) if self.size <= MAX_STORED
                 else f"<{self.size} bytes, over the {MAX_STORED} kept>")  # a cut body could not be redacted
-        return {"headers": redact_headers(self.headers.items()), "body": body}
+        return {"headers": redact_headers(self.headers), "body": body}
 
 
 class RequestJournal:
