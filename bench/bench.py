@@ -14,8 +14,9 @@ drift on a shared machine hits both alike; the medians and the ledger-mock / Pri
 scaling: list-page latency (COUNT), a filtered and ordered query (Intacct query service) and a Codat
 `query` at each tenant size, grown through the public API, and memory at the largest size.
 
-Memory is the whole process tree: RSS summed (what `ps` shows; pages that a forked worker shares with its
-parent count twice) and PSS summed (shared pages split between the processes: what the tree costs).
+Memory is the whole process tree (both servers are one process each, but a tree is what a user pays for): RSS
+summed (what `ps` shows; a page shared between processes counts once in each) and PSS summed (shared pages
+split between the processes: what the tree costs).
 
 What it installs when missing: wrk (Debian package) and @stoplight/prism-cli (npm, into bench/.tools).
 Traffic goes only to 127.0.0.1, every load run is bounded by wrk's --duration, and it stops only the

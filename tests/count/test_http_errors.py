@@ -68,3 +68,11 @@ def test_a_static_path_shadows_the_templated_one_for_every_method(count):
     assert_error(response, 405, "method_not_allowed")
     assert response.headers["Allow"] == "POST"
     assert count.delete("/journal-entries/e0000000-0000-4000-8000-000000000004").status_code == 200
+
+
+def test_head_answers_like_get_without_a_body(count):
+    """Health checks and proxies probe with HEAD: the GET's status and headers, no body."""
+    got, head = count.get("/journal-entries"), count.request("HEAD", "/journal-entries")
+    assert head.status_code == got.status_code == 200
+    assert head.data == b"" and head.headers["Content-Length"] == got.headers["Content-Length"]
+    assert count.request("HEAD", "/journal-entries/bulk").status_code == 405
