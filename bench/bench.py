@@ -330,18 +330,25 @@ def _compare_report(sides: list[Side], args: argparse.Namespace) -> list[str]:
 # -- scaling -------------------------------------------------------------------------------------------------
 
 def scaling(args: argparse.Namespace, workdir: Path) -> list[str]:
-    """One server per provider, so each one's memory is its own tenant's and the three grow in parallel."""
+    """One server per provider, so each one's memory is its own tenant's and the three grow in parallel.
+
+    The COUNT list is also timed on a reference server kept at the smallest size, in short runs alternating
+    with the grown one: sizes are minutes apart, and on a shared machine the same page's p50 moved by half
+    between two such moments, so the size ratio is taken against the reference timed alongside."""
     ensure_tools(need_prism=False)
     sizes = sorted(int(s) for s in args.sizes.split(","))
-    servers = {name: Server(f"ledger-mock {name}", _serving(name), workdir / f"scaling-{name}.log")
-               for name in ("count", "intacct", "codat")}
+    servers = {name: Server(f"ledger-mock {name}", _serving(name.split("-")[0]), workdir / f"scaling-{name}.log")
+               for name in ("count", "intacct", "codat", "count-reference")}
     lines = [f"## ledger-mock as one tenant grows: {args.duration:g} s of 1 connection per query (wrk)", "",
-             "| entries | COUNT list page p50 / p99 | Intacct query p50 / p99 | Codat query p50 / p99 | "
-             "RSS / PSS: COUNT, Intacct, Codat server | grown in |", "|---|---|---|---|---|---|"]
+             "| entries | COUNT list page p50 / p99 | same page, reference tenant of "
+             f"{sizes[0]:,}, alongside | Intacct query p50 / p99 | Codat query p50 / p99 | "
+             "RSS / PSS: COUNT, Intacct, Codat server | grown in |", "|---|---|---|---|---|---|---|"]
     first: Run | None = None
     try:
         for server in servers.values():
             server.start(lambda port: call(port, "GET", "/_mock/tenants")[0] == 200)
+        reference = CountTenant(servers["count-reference"].port)
+        reference.grow(sizes[0])
         tenants = [CountTenant(servers["count"].port), IntacctTenant(servers["intacct"].port),
                    CodatTenant(servers["codat"].port)]
         for size in sizes:
@@ -350,25 +357,37 @@ def scaling(args: argparse.Namespace, workdir: Path) -> list[str]:
             with ThreadPoolExecutor(len(tenants)) as pool:
                 list(pool.map(lambda tenant: tenant.grow(size), tenants))
             grown = time.perf_counter() - started
-            count_run, intacct_run, codat_run = (tenant.query_run(args.duration) for tenant in tenants)
+            count_run, reference_run = _alongside(tenants[0], reference, args.duration)
+            intacct_run, codat_run = (tenant.query_run(args.duration) for tenant in tenants[1:])
             first = first or count_run
-            memory = {name: server.memory() for name, server in servers.items()}
+            memory = {name: servers[name].memory() for name in ("count", "intacct", "codat")}
             lines.append(f"| {size:,} | {count_run.p50_ms:.2f} / {count_run.p99_ms:.2f} ms | "
+                         f"{reference_run.p50_ms:.2f} ms | "
                          f"{intacct_run.p50_ms:.2f} / {intacct_run.p99_ms:.2f} ms | "
                          f"{codat_run.p50_ms:.2f} / {codat_run.p99_ms:.2f} ms | "
                          + ", ".join(f"{m.rss_mib:.0f} / {m.pss_mib:.0f}" for m in memory.values())
                          + f" MiB | {grown:.0f} s |")
-            if any(r.errors for r in (count_run, intacct_run, codat_run)):
-                lines.append(f"WARNING: errors at {size}: count {count_run.errors}, intacct {intacct_run.errors}, "
-                             f"codat {codat_run.errors}")
+            if any(r.errors for r in (count_run, reference_run, intacct_run, codat_run)):
+                lines.append(f"WARNING: errors at {size}: count {count_run.errors}, reference "
+                             f"{reference_run.errors}, intacct {intacct_run.errors}, codat {codat_run.errors}")
         lines += ["", f"COUNT list page p50 at {sizes[-1]:,} / at {sizes[0]:,} entries: "
-                      f"{count_run.p50_ms / first.p50_ms:.2f} (target <= 1.5)",
+                      f"{count_run.p50_ms / reference_run.p50_ms:.2f} against the reference timed alongside "
+                      f"(target <= 1.5); {count_run.p50_ms / first.p50_ms:.2f} against its own first timing",
                   f"COUNT server with {sizes[-1]:,} two-line entries: RSS {memory['count'].rss_mib:.0f} MiB, "
                   f"PSS {memory['count'].pss_mib:.0f} MiB (target <= 250 MiB)"]
     finally:
         for server in servers.values():
             server.stop()
     return lines
+
+
+def _alongside(grown: "CountTenant", reference: "CountTenant", seconds: float, rounds: int = 3) -> tuple[Run, Run]:
+    """The list on both tenants in alternating runs; each side's run with the median p50."""
+    runs: tuple[list[Run], list[Run]] = ([], [])
+    for _ in range(rounds):
+        for tenant, kept in zip((grown, reference), runs):
+            kept.append(tenant.query_run(seconds / rounds))
+    return tuple(sorted(kept, key=lambda run: run.p50_ms)[len(kept) // 2] for kept in runs)  # type: ignore
 
 
 def _serving(provider: str) -> Callable[[int], list[str]]:
