@@ -333,9 +333,10 @@ def _account(mock: Mock, name: str, operation: Operation, request: Request, call
     """One structured log line per request, and the journal entry a failing CI job fetches."""
     elapsed_ms = round((time.perf_counter() - started) * 1000, 2)
     tenant = _tenant_of(call)
-    access.info(orjson.dumps({"method": request.method, "path": request.path, "provider": name,
-                              "operation": operation.id, "tenant": tenant, "status": response.status_code,
-                              "duration_ms": elapsed_ms, "request_id": call.request_id}).decode())
+    if access.isEnabledFor(logging.INFO):
+        access.info(orjson.dumps({"method": request.method, "path": request.path, "provider": name,
+                                  "operation": operation.id, "tenant": tenant, "status": response.status_code,
+                                  "duration_ms": elapsed_ms, "request_id": call.request_id}).decode())
     if name == admin.NAME:
         return
     mock.journal.record({
