@@ -5,19 +5,16 @@ fixtures), and a token guards it when one is configured (always, when the server
 from __future__ import annotations
 
 import hmac
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from flask import Flask
-
-from . import data_dir, ui
+from .clock import ClockOutOfRange
 from .errors import ApiError
 from .faults import FaultError
 from .providers import Call, Provider, Reply, handles
-from .spec import Spec, check_handlers
 
 if TYPE_CHECKING:
-    from .app import Mock
+    from .mock import Mock
 
 NAME = "_mock"
 PREFIX = "/_mock"
@@ -33,7 +30,7 @@ class Admin(Provider):
 
     def authenticate(self, call: Call) -> None:
         token = self.runtime.config.admin_token
-        if token is None:
+        if token is None or call.replaying:  # a recorded admin call was authorised when it first ran
             return
         scheme, _, given = call.request.headers.get("Authorization", "").partition(" ")
         if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), token.encode()):
@@ -53,14 +50,19 @@ class Admin(Provider):
     def set_clock(self, call: Call) -> Reply:
         """Freeze or unfreeze, then set, then advance: one call can say `freeze at 2025-01-31T12:00Z`."""
         body, clock = call.body, self.clock
-        if body.get("frozen") is True:
-            clock.freeze()
-        elif body.get("frozen") is False:
-            clock.unfreeze()
-        if body.get("now"):
-            clock.set(_datetime(body["now"]))
-        if body.get("advanceSeconds"):
-            clock.advance(timedelta(seconds=float(body["advanceSeconds"])))
+        before = clock.state()
+        try:
+            if body.get("frozen") is True:
+                clock.freeze()
+            elif body.get("frozen") is False:
+                clock.unfreeze()
+            if body.get("now"):
+                clock.set(datetime.fromisoformat(body["now"].replace("Z", "+00:00")))
+            if body.get("advanceSeconds"):
+                clock.advance(timedelta(seconds=float(body["advanceSeconds"])))
+        except (ClockOutOfRange, ValueError, OverflowError) as exc:
+            clock.restore(before)  # all of the call or none of it
+            raise ApiError(400, "validation_error", f"{str(exc).rstrip('.')}.") from None
         return 200, self._clock()
 
     def _clock(self) -> dict[str, Any]:
@@ -94,19 +96,26 @@ class Admin(Provider):
         if provider is None:
             raise ApiError(404, "not_found", f"No provider {name!r} is served; served: "
                                              f"{', '.join(self.mock.providers)}.")
+        limit = self.runtime.config.max_tenants
+        if len(self.mock.created) >= limit and not call.replaying:  # a recorded one was within the limit
+            raise ApiError(409, "conflict", f"This server holds the most tenants it may ({limit}, `serve "
+                                            "--max-tenants`); delete some with DELETE /_mock/tenants/{tenant}.")
         base = call.request.host_url.rstrip("/") + self.mock.prefix_of(name)
-        return 201, provider.create_tenant(base, call.body.get("name"))
+        created = provider.create_tenant(base, call.body.get("name"))
+        call.tenant = created["tenant"]  # the write log files this change under the tenant it made
+        self.mock.created[(name, created["tenant"])] = call.body.get("name") or created["tenant"]
+        return 201, created
+
+    @handles("deleteTenant")
+    def delete_tenant(self, call: Call) -> Reply:
+        return 200, self.mock.delete_tenant(call.path["tenant"], call.query.get("provider"))
 
     @handles("loadFixtures")
     def load_fixtures(self, call: Call) -> Reply:
         if not isinstance(call.body, dict):
             raise ApiError(400, "validation_error", "Fixtures are a mapping of provider name to its seed data.")
-        try:
-            return 200, {"reset": self.mock.load_fixtures(call.body)}
-        except ValueError as exc:
-            raise ApiError(400, "validation_error", f"These fixtures cannot be loaded: {exc}.") from None
-        except (KeyError, TypeError) as exc:
-            raise ApiError(400, "validation_error", f"These fixtures cannot be loaded: missing or malformed {exc}.") from None
+        own = None if call.replaying else call.own_record()
+        return 200, {"reset": self.mock.load_fixtures(call.body, own)}
 
     @handles("exportState")
     def export_state(self, call: Call) -> Reply:
@@ -114,8 +123,7 @@ class Admin(Provider):
 
     @handles("importState")
     def import_state(self, call: Call) -> Reply:
-        self.mock.load(self.mock.app, call.body)
-        return 200, {"records": len(self.mock.writes)}
+        return 200, {"records": self.mock.load(call.body)}
 
     @handles("listJournal")
     def list_journal(self, call: Call) -> Reply:
@@ -134,7 +142,7 @@ class Admin(Provider):
     def add_fault(self, call: Call) -> Reply:
         try:
             return 201, self.mock.faults.add(call.body).public()
-        except (FaultError, TypeError, ValueError) as exc:
+        except FaultError as exc:
             raise ApiError(400, "validation_error", str(exc)) from None
 
     @handles("clearFaults")
@@ -147,17 +155,3 @@ class Admin(Provider):
         if not self.mock.faults.remove(call.path["id"]):
             raise ApiError(404, "not_found", f"No fault {call.path['id']!r}.")
         return 200, {"id": call.path["id"]}
-
-
-def mount(app: Flask, mock: "Mock") -> None:
-    """The admin provider (its operations are routed with the providers') and the inspector's pages."""
-    mock.admin = Admin(mock)
-    spec = Spec(data_dir("openapi") / Admin.spec_file, validate_responses=mock.config.validate_responses)
-    check_handlers(spec, Admin.handlers, NAME)
-    mock.admin.spec = spec
-    ui.mount(app, mock)
-
-
-def _datetime(text: str):
-    from datetime import datetime
-    return datetime.fromisoformat(text.replace("Z", "+00:00"))

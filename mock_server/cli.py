@@ -29,7 +29,7 @@ def main() -> None:
               help="Start with the clock frozen at this UTC time")
 @click.option("--no-rate-limit", is_flag=True, help="Disable provider rate limits (load tests, fuzzing)")
 @click.option("--strict", is_flag=True, help="Validate every response against the spec (500 on violation)")
-@click.option("--threads", default=1, show_default=True, type=int,
+@click.option("--threads", default=1, show_default=True, type=click.IntRange(1, 64),
               help="Python threads serving requests. One is fastest (they share one interpreter lock; more "
                    "only add hand-offs); raise it when injected latency should not hold up other requests")
 @click.option("--log-level", default="info", show_default=True,
@@ -39,20 +39,18 @@ def main() -> None:
               help="Bearer token for /_mock calls [none on localhost; generated and printed otherwise]")
 @click.option("--state-file", type=click.Path(dir_okay=False, path_type=Path),
               help="Keep state across restarts: every accepted change is written here before it is answered")
+@click.option("--max-tenants", default=1000, show_default=True, type=click.IntRange(0),
+              help="Tenants POST /_mock/tenants may make (DELETE /_mock/tenants/{tenant} frees them)")
+@click.option("--body-timeout", default=30.0, show_default=True, type=click.FloatRange(0.1, 3600),
+              help="Seconds a request body may take to arrive (plus one per MiB), then 408")
 def serve(host: str, port: int, fixtures: Path | None, providers: str | None, root_provider: str | None, seed: int,
           freeze_time: datetime | None, no_rate_limit: bool, strict: bool, threads: int, log_level: str,
-          admin_token: str | None, state_file: Path | None) -> None:
+          admin_token: str | None, state_file: Path | None, max_tenants: int, body_timeout: float) -> None:
     """Serve the mock (all providers under /<provider>, or one at its root)."""
     import secrets
 
-    from .persistence import StateFileError, read
-    from .server import serve as run
-
-    if state_file and state_file.exists():
-        try:
-            read(state_file)  # here, where the message reaches the person starting the server
-        except StateFileError as exc:
-            raise click.ClickException(str(exc)) from None
+    from .persistence import StateFileError
+    from .server import PortInUse, serve as run
 
     selected = tuple(p.strip() for p in providers.split(",")) if providers else None
     if root_provider and selected is None:
@@ -64,8 +62,12 @@ def serve(host: str, port: int, fixtures: Path | None, providers: str | None, ro
                     root_provider=root_provider, seed=None if seed < 0 else seed, frozen_time=freeze_time,
                     rate_limiting=not no_rate_limit, validate_responses=strict,
                     public_base_url=f"http://{host}:{port}", admin_token=admin_token, log_level=log_level,
-                    state_file=state_file.resolve() if state_file else None)
-    run(config, host, port, threads)
+                    state_file=state_file.resolve() if state_file else None, max_tenants=max_tenants,
+                    body_timeout_s=body_timeout)
+    try:
+        run(config, host, port, threads)
+    except (StateFileError, PortInUse, ValueError) as exc:  # here, where the message reaches whoever starts it
+        raise click.ClickException(str(exc)) from None
 
 
 def _loopback(host: str) -> bool:

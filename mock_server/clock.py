@@ -10,12 +10,28 @@ from datetime import UTC, datetime, timedelta
 from typing import Iterator
 
 
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)  # every provider signs or stamps with Unix time
+LATEST = datetime(9000, 1, 1, tzinfo=UTC)  # leaves room for the longest lifetime added to "now" (years)
+
+
+class ClockOutOfRange(ValueError):
+    """A time the mock cannot run at: before 1970 or from the year 9000 on."""
+
+
+def check_range(moment: datetime) -> datetime:
+    if not EARLIEST <= moment < LATEST:
+        raise ClockOutOfRange(f"the mock clock runs from {EARLIEST:%Y-%m-%d} up to {LATEST:%Y-%m-%d}, not "
+                              f"{moment.isoformat()}")
+    return moment
+
+
 class Clock:
-    """Wall-clock UTC time unless frozen; a frozen clock moves only when set or advanced."""
+    """Wall-clock UTC time unless frozen; a frozen clock moves only when set or advanced, and only within
+    [EARLIEST, LATEST): every provider can stamp any instant in that range."""
 
     def __init__(self, frozen_at: datetime | None = None):
         self._lock = threading.Lock()
-        self._frozen_at = _aware(frozen_at) if frozen_at else None
+        self._frozen_at = check_range(_aware(frozen_at)) if frozen_at else None
         self._offset = timedelta()
         self._pinned: ContextVar[datetime | None] = ContextVar("pinned", default=None)
 
@@ -42,7 +58,7 @@ class Clock:
 
     def freeze(self, at: datetime | None = None) -> None:
         with self._lock:
-            self._frozen_at = _aware(at) if at else self.now()
+            self._frozen_at = check_range(_aware(at)) if at else self.now()
 
     def unfreeze(self) -> None:
         """Run again from the current mock time (keeping any offset from earlier set/advance)."""
@@ -52,18 +68,31 @@ class Clock:
                 self._frozen_at = None
 
     def set(self, at: datetime) -> None:
+        at = check_range(_aware(at))
         with self._lock:
             if self._frozen_at is not None:
-                self._frozen_at = _aware(at)
+                self._frozen_at = at
             else:
-                self._offset = _aware(at) - datetime.now(UTC)
+                self._offset = at - datetime.now(UTC)
 
     def advance(self, delta: timedelta) -> None:
         with self._lock:
+            try:
+                moved = check_range(self.current() + delta)
+            except OverflowError:
+                raise ClockOutOfRange(f"advancing by {delta.total_seconds():.0f} s leaves the range the mock "
+                                      f"clock runs in ({EARLIEST:%Y-%m-%d} up to {LATEST:%Y-%m-%d})") from None
             if self._frozen_at is not None:
-                self._frozen_at += delta
+                self._frozen_at = moved
             else:
                 self._offset += delta
+
+    def state(self) -> tuple[datetime | None, timedelta]:
+        return self._frozen_at, self._offset
+
+    def restore(self, state: tuple[datetime | None, timedelta]) -> None:
+        with self._lock:
+            self._frozen_at, self._offset = state
 
     @property
     def frozen(self) -> bool:
@@ -115,6 +144,19 @@ class IdGenerator:
     def reseed(self, seed: int | None) -> None:
         with self._lock:
             self._random.seed(seed)
+
+    def state(self) -> object:
+        with self._lock:
+            return self._random.getstate()
+
+    def restore(self, state: object) -> None:
+        with self._lock:
+            self._random.setstate(state)
+
+    def stream_seed(self) -> int:
+        """A seed drawn from the current stream, for work this request schedules for later (a push that
+        completes on a later read): done in a stream of that seed, it draws the same ids whoever runs it."""
+        return self._bits(63)
 
     def uuid(self) -> str:
         """What str(uuid.UUID(int=bits, version=4)) gives, in half the time (a create draws four)."""

@@ -17,6 +17,9 @@ class Config:
     rate_limiting: bool = True  # off for load and fuzz runs
     validate_responses: bool = False  # strict: a response that breaks the spec becomes a 500
     max_body_bytes: int = 1 << 20
+    max_import_bytes: int = 1 << 32  # PUT /_mock/state and POST /_mock/fixtures: any export must import back
+    body_timeout_s: float = 30.0  # a body must arrive within this, plus a second per MiB (served only)
+    max_tenants: int = 1000  # tenants made with POST /_mock/tenants, all providers together
     public_base_url: str = "http://127.0.0.1:8080"  # what `credentials` and links report
     admin_token: str | None = None  # required on /_mock calls when set
     log_level: str = "info"  # the one structured line per request is logged at info

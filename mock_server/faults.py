@@ -8,13 +8,15 @@ import random
 import threading
 import time
 from collections import defaultdict, deque
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
+from decimal import Decimal
 from typing import Any, Callable, Mapping
 
 from .clock import Clock, IdGenerator
 from .errors import ApiError
 
 HEADER = "X-Ledger-Mock-Fault"
+MAX_LATENCY_MS = 60_000
 CODES = {400: "validation_error", 401: "unauthorized", 403: "forbidden", 404: "not_found", 409: "conflict",
          422: "unprocessable", 429: "rate_limited", 500: "internal_error", 502: "bad_gateway",
          503: "service_unavailable", 504: "gateway_timeout"}
@@ -53,28 +55,55 @@ class Fault:
         return out
 
 
+def _number(raw: Mapping[str, Any], name: str, low: float, high: float, *, whole: bool) -> Any:
+    """`raw[name]` as an int (whole) or float within [low, high]; JSON numbers arrive as Decimal or int."""
+    value = raw.get(name)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float, Decimal)) or not value == value or (
+            whole and (abs(value) == float("inf") or value != int(value))):  # 503.0 is a whole number in JSON
+        raise FaultError(f"{name} must be {'a whole number' if whole else 'a number'}")
+    if not low <= value <= high:
+        raise FaultError(f"{name} must be between {low:g} and {high:g}")
+    return int(value) if whole else float(value)
+
+
+def _text(raw: Mapping[str, Any], name: str, limit: int) -> str | None:
+    value = raw.get(name)
+    if value is not None and (not isinstance(value, str) or len(value) > limit):
+        raise FaultError(f"{name} must be a string of at most {limit} characters")
+    return value
+
+
 def parse(raw: Mapping[str, Any], fault_id: str) -> Fault:
+    """A rule from the admin API, the fixtures or the header: every field of the right type and range (the same
+    bounds as FaultIn in openapi/admin.yaml), or FaultError naming the first that is not."""
+    if not isinstance(raw, Mapping):
+        raise FaultError("a fault is a mapping of its fields")
     known = set(Fault.__dataclass_fields__) - {"id"}
     unknown = set(raw) - known
     if unknown:
-        raise FaultError(f"unknown fault field(s): {', '.join(sorted(unknown))}; known: {', '.join(sorted(known))}")
-    fields = dict(raw)
-    latency = fields.get("latency_ms")
+        raise FaultError(f"unknown fault field(s): {', '.join(sorted(map(str, unknown)))}; known: "
+                         f"{', '.join(sorted(known))}")
+    latency = raw.get("latency_ms")
     if latency is not None:
-        low, high = (latency, latency) if isinstance(latency, (int, float)) else tuple(latency)
-        if not 0 <= low <= high <= 60_000:
-            raise FaultError("latency_ms must be n or [min, max] with 0 <= min <= max <= 60000")
-        fields["latency_ms"] = (int(low), int(high))
-    status = fields.get("status")
-    if status is not None and not (400 <= int(status) <= 599):
-        raise FaultError("status must be an HTTP error status (400-599)")
-    if not 0 <= float(fields.get("rate", 1.0)) <= 1:
-        raise FaultError("rate must be between 0 and 1")
-    if fields.get("limit") is not None and int(fields["limit"]) < 0:
-        raise FaultError("limit must be >= 0")
-    if status is None and latency is None and fields.get("limit") is None:
+        pair = [latency, latency] if not isinstance(latency, (list, tuple)) else list(latency)
+        if len(pair) != 2:
+            raise FaultError("latency_ms must be n or [min, max]")
+        low, high = (_number({"latency_ms": n}, "latency_ms", 0, MAX_LATENCY_MS, whole=True) for n in pair)
+        if low > high:
+            raise FaultError("latency_ms [min, max] needs min <= max")
+        latency = (low, high)
+    fault = Fault(fault_id, provider=_text(raw, "provider", 100), operation=_text(raw, "operation", 200),
+                  tenant=_text(raw, "tenant", 200), latency_ms=latency,
+                  status=_number(raw, "status", 400, 599, whole=True), message=_text(raw, "message", 1000),
+                  rate=_number(raw, "rate", 0, 1, whole=False) if raw.get("rate") is not None else 1.0,
+                  limit=_number(raw, "limit", 0, 1_000_000, whole=True),
+                  window_s=_number(raw, "window_s", 0.001, 86_400, whole=False) or 60.0,
+                  times=_number(raw, "times", 1, 1_000_000_000, whole=True))
+    if fault.status is None and fault.latency_ms is None and fault.limit is None:
         raise FaultError("a fault needs at least one of status, latency_ms, limit")
-    return Fault(fault_id, **fields)
+    return fault
 
 
 def from_header(value: str, fault_id: str) -> Fault:
@@ -83,15 +112,25 @@ def from_header(value: str, fault_id: str) -> Fault:
     for part in filter(None, (p.strip() for p in value.split(";"))):
         key, _, text = part.partition("=")
         key, text = key.strip(), text.strip()
-        if key == "latency_ms" and "-" in text:
-            raw[key] = [int(x) for x in text.split("-", 1)]
-        elif key in ("status", "latency_ms", "limit"):
-            raw[key] = int(text)
-        elif key in ("rate", "window_s"):
-            raw[key] = float(text)
-        else:
-            raw[key] = text
+        try:
+            if key == "latency_ms" and "-" in text.lstrip("-"):
+                raw[key] = [_whole(x) for x in text.split("-", 1)]
+            elif key in ("status", "latency_ms", "limit", "times"):
+                raw[key] = _whole(text)
+            elif key in ("rate", "window_s"):
+                raw[key] = float(text) if len(text) <= 20 else text
+            else:
+                raw[key] = text
+        except ValueError:
+            raise FaultError(f"{key} must be a number, not {text[:20]!r}") from None
     return parse(raw, fault_id)
+
+
+def _whole(text: str) -> int:
+    text = text.strip()
+    if not text.lstrip("-").isdigit() or len(text) > 12:
+        raise ValueError(text)
+    return int(text)
 
 
 class Faults:
@@ -103,15 +142,33 @@ class Faults:
         self._random = random.Random(seed)  # failure rates and latency ranges repeat under a seed
         self._lock = threading.Lock()
 
-    def add(self, raw: Mapping[str, Any]) -> Fault:
-        fault = parse(raw, self.ids.token(6))
+    def add(self, raw: Mapping[str, Any], fault_id: str | None = None) -> Fault:
+        """A new rule; its id is drawn from the request's id stream, so a replayed change gets the same one."""
+        fault = parse(raw, fault_id or self.ids.token(6))
         with self._lock:
             self._rules[fault.id] = fault
         return fault
 
     def remove(self, fault_id: str) -> bool:
         with self._lock:
+            self._forget(fault_id)
             return self._rules.pop(fault_id, None) is not None
+
+    def _forget(self, fault_id: str) -> None:
+        for key in [key for key in self._hits if key[0] == fault_id]:
+            del self._hits[key]
+
+    def state(self) -> Any:
+        with self._lock:
+            return ({k: replace(v) for k, v in self._rules.items()},
+                    {k: deque(v) for k, v in self._hits.items()}, self._random.getstate())
+
+    def restore(self, state: Any) -> None:
+        rules, hits, randomness = state
+        with self._lock:
+            self._rules = {k: replace(v) for k, v in rules.items()}
+            self._hits = defaultdict(deque, {k: deque(v) for k, v in hits.items()})
+            self._random.setstate(randomness)
 
     def clear(self) -> None:
         with self._lock:
@@ -124,7 +181,10 @@ class Faults:
 
     def apply(self, provider: str, operation: str, tenant: str | None, header: str | None) -> None:
         """Sleep for any latency, then raise the ApiError of the first rule that fails this call."""
-        rules = [from_header(header, "header")] if header else []
+        try:
+            rules = [from_header(header, "header")] if header else []
+        except FaultError as exc:
+            raise ApiError(400, "validation_error", f"{HEADER}: {exc}.") from None
         with self._lock:
             for rule in list(self._rules.values()):
                 if rule.matches(provider, operation, tenant):
@@ -133,6 +193,7 @@ class Faults:
                         rule.times -= 1
                         if rule.times <= 0:
                             del self._rules[rule.id]
+                            self._forget(rule.id)
             delay = sum(self._random.randint(*r.latency_ms) for r in rules if r.latency_ms)
             failing = next((r for r in rules if r.status is not None and self._random.random() < r.rate), None)
             limited = next(((r, wait) for r in rules if r.limit is not None

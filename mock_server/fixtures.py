@@ -6,6 +6,8 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from . import data_dir, read_yaml
+from .bodies import too_large
+from .errors import ApiError
 
 
 def load_fixtures(source: Path | None = None, providers: Iterable[str] | None = None) -> dict[str, Any]:
@@ -23,6 +25,10 @@ def load_fixtures(source: Path | None = None, providers: Iterable[str] | None = 
         document = read_yaml(path) or {}
         if not isinstance(document, dict):
             raise ValueError(f"{path}: a fixtures file maps provider names to their seed data")
+        try:
+            too_large(document)
+        except ApiError as exc:
+            raise ValueError(f"{path}: {exc.message}") from None
         for provider, section in document.items():
             if provider in merged:
                 raise ValueError(f"{path}: fixtures for {provider!r} are defined twice")

@@ -12,6 +12,9 @@ from typing import Any, Hashable
 from .clock import Clock
 
 
+SWEEP_EVERY = 256
+
+
 class KeyReused(Exception):
     """The key was first used for a different request."""
 
@@ -41,6 +44,7 @@ class IdempotencyStore:
         self._done: dict[Hashable, Stored] = {}
         self._pending: dict[Hashable, str] = {}
         self._lock = threading.Lock()
+        self._until_sweep = SWEEP_EVERY
 
     def begin(self, key: Hashable, print_: str) -> Stored | None:
         """The stored reply to replay, or None after claiming the key for this request (call finish/abandon)."""
@@ -63,7 +67,13 @@ class IdempotencyStore:
     def finish(self, key: Hashable, print_: str, reply: Any) -> None:
         with self._lock:
             self._pending.pop(key, None)
-            self._done[key] = Stored(print_, reply, self.clock.now() + self.ttl)
+            now = self.clock.now()
+            self._done[key] = Stored(print_, reply, now + self.ttl)
+            self._until_sweep -= 1
+            if self._until_sweep <= 0:  # expired keys are forgotten, not kept forever
+                self._until_sweep = SWEEP_EVERY
+                for old in [k for k, stored in self._done.items() if stored.expires_at <= now]:
+                    del self._done[old]
 
     def abandon(self, key: Hashable) -> None:
         """The request failed before it changed anything: the key may be used again."""

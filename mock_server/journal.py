@@ -1,8 +1,10 @@
 """The request journal: recent requests and responses, per provider and tenant, with secrets redacted.
 
 CI jobs fetch it when a test fails (`GET /_mock/journal?tenant=...`), so it keeps what a person needs to see
-what their client sent and what the mock answered, and never a credential. Requests only store the raw
-exchange; parsing and redacting wait until someone reads the journal, which is rare next to writing it.
+what their client sent and what the mock answered, and never a credential: headers, query parameters and body
+fields whose names look secret are redacted wherever they sit (nested, in forms, in text that is not valid
+JSON). Requests only store the raw exchange, capped; parsing and redacting wait until someone reads the journal,
+which is rare next to writing it, and nothing a request carried can make that reading fail.
 """
 
 from __future__ import annotations
@@ -16,7 +18,12 @@ from urllib.parse import parse_qsl, urlencode
 
 import orjson
 
-SECRET = re.compile(r"authorization|signature|secret|token|password|api[-_]?key|cookie", re.IGNORECASE)
+SECRET = re.compile(r"authorization|signature|secret|token|password|api[-_]?key|cookie|credential", re.IGNORECASE)
+# `name: value` / `name=value` / `"name": "value"` in text that is not JSON or a form: the value goes.
+_SECRET_IN_TEXT = re.compile(
+    r"""((?:authorization|signature|secret|token|password|api[-_]?key|cookie|credential)[\w-]*["']?\s*[:=]\s*)"""
+    r"""("(?:[^"\\]|\\.)*"?|'[^']*'?|[^\s&,;}\]]+)""", re.IGNORECASE)
+REDACTED = "<redacted>"
 MAX_BODY = 4000  # characters of a non-JSON body shown
 MAX_STORED = 32 * 1024  # bytes of a body kept
 
@@ -25,24 +32,30 @@ MAX_STORED = 32 * 1024  # bytes of a body kept
 class Exchange:
     """One side of an exchange as it went over the wire; a body over MAX_STORED bytes is not kept."""
 
-    headers: Iterable[tuple[str, str]]  # the request's header object or the answer's list, read when shown
+    headers: tuple[tuple[str, str], ...]
     body: bytes
     content_type: str | None
     size: int
 
     @classmethod
-    def of(cls, headers: Any, body: bytes, content_type: str | None) -> "Exchange":
-        return cls(headers, body if len(body) <= MAX_STORED else b"", content_type, len(body))
+    def of(cls, headers: Iterable[tuple[str, str]], body: bytes, content_type: str | None) -> "Exchange":
+        # Copied: a request's header object holds its WSGI environ, and with it the whole body.
+        return cls(tuple(headers), body if len(body) <= MAX_STORED else b"", content_type, len(body))
 
     def shown(self) -> dict[str, Any]:
-        body = (redact_body(self.body, self.content_type) if self.size <= MAX_STORED
-                else f"<{self.size} bytes, over the {MAX_STORED} kept>")  # a cut body could not be redacted
+        if self.size > MAX_STORED:
+            body: Any = f"<{self.size} bytes, over the {MAX_STORED} kept>"  # a cut body could not be redacted
+        else:
+            try:
+                body = redact_body(self.body, self.content_type)
+            except Exception:  # a body so odd that even redacting it fails is shown as its size alone
+                body = f"<{self.size} bytes that cannot be shown>"
         return {"headers": redact_headers(self.headers), "body": body}
 
 
 class RequestJournal:
     def __init__(self, size: int = 500):
-        self._entries: deque[dict[str, Any]] = deque(maxlen=size)
+        self._entries: deque[tuple[dict[str, Any], Exchange, Exchange]] = deque(maxlen=size)
         self._lock = threading.Lock()
         self._seq = 0
 
@@ -59,7 +72,8 @@ class RequestJournal:
         found = [(e, sent, answered) for e, sent, answered in reversed(entries)
                  if (provider is None or e["provider"] == provider) and (tenant is None or e["tenant"] == tenant)
                  and (operation is None or e["operation"] == operation) and (status is None or e["status"] == status)]
-        return [{**e, "request": sent.shown(), "response": answered.shown()} for e, sent, answered in found[:limit]]
+        return [{**e, "query": redact_query(e["query"]), "request": sent.shown(), "response": answered.shown()}
+                for e, sent, answered in found[:limit]]
 
     def clear(self) -> None:
         with self._lock:
@@ -67,27 +81,51 @@ class RequestJournal:
 
 
 def redact_headers(headers: Iterable[tuple[str, str]]) -> dict[str, str]:
-    return {name: "<redacted>" if SECRET.search(name) else value for name, value in headers}
+    return {name: REDACTED if SECRET.search(name) else value for name, value in headers}
+
+
+def redact_query(query: str) -> str:
+    if not query:
+        return query
+    return urlencode([(k, REDACTED if SECRET.search(k) else v) for k, v in parse_qsl(query, keep_blank_values=True)])
 
 
 def redact_body(raw: bytes, content_type: str | None) -> Any:
-    """JSON comes back as JSON and forms as forms, with secret-looking fields replaced; anything else as text."""
+    """JSON comes back as JSON and forms as forms, with secret-looking fields replaced; anything else as text,
+    with what looks like `secret=value` replaced."""
     if not raw:
         return None
-    text = raw.decode("utf-8", "replace")
     if content_type and "json" in content_type:
         try:
             return _redact(orjson.loads(raw))
         except orjson.JSONDecodeError:
             pass
+    text = raw.decode("utf-8", "replace")
     if content_type and "x-www-form-urlencoded" in content_type:
-        return urlencode([(k, "<redacted>" if SECRET.search(k) else v) for k, v in parse_qsl(text)])
+        return redact_query(text)
+    text = _SECRET_IN_TEXT.sub(lambda m: m.group(1) + REDACTED, text)
     return text if len(text) <= MAX_BODY else text[:MAX_BODY] + f"... ({len(text) - MAX_BODY} more)"
 
 
-def _redact(node: Any) -> Any:
-    if isinstance(node, dict):
-        return {k: "<redacted>" if SECRET.search(k) and isinstance(v, str) else _redact(v) for k, v in node.items()}
-    if isinstance(node, list):
-        return [_redact(item) for item in node]
-    return node
+def _redact(document: Any) -> Any:
+    """A copy with everything under a secret-looking key replaced, at any depth (without recursion: orjson
+    accepts bodies a thousand levels deep)."""
+    root: list[Any] = [None]
+    stack = [(document, root, 0)]
+    while stack:
+        node, parent, key = stack.pop()
+        if isinstance(node, dict):
+            copy: Any = {}
+            for k, v in node.items():
+                if SECRET.search(k):
+                    copy[k] = REDACTED
+                else:
+                    copy[k] = None
+                    stack.append((v, copy, k))
+        elif isinstance(node, list):
+            copy = [None] * len(node)
+            stack.extend((item, copy, i) for i, item in enumerate(node))
+        else:
+            copy = node
+        parent[key] = copy
+    return root[0]

@@ -1,41 +1,97 @@
 """Durable state as a write log: every accepted change is appended (and fsynced) before its response goes out,
 and replayed through the same request pipeline at start.
 
-One mechanism for every provider: a record is the request itself (method, path, headers, body) with the
-instant it ran at and the seed of its id stream, so replaying it rebuilds exactly the state it made, whatever
-provider it went to; export and import of the whole state are the fixtures plus these records.
+One mechanism for every provider: a record is the request itself (method, path, the headers and query
+parameters the operation reads, body) with the instant it ran at and the seed of its id stream, so replaying
+it rebuilds exactly the state it made, whatever provider it went to; export and import of the whole state are
+the fixtures plus these records.
 
 Each line is `<crc32 hex> <json>`. A torn last line (a write interrupted before it was acknowledged) or a
-damaged line anywhere is reported at start with its line and byte offset; nothing is dropped silently.
+damaged line anywhere is reported at start with its line and byte offset; nothing is dropped silently. The
+file is the owner's alone (mode 0600): it holds the credentials the recorded requests carried.
 """
 
 from __future__ import annotations
 
 import base64
-import json
+import binascii
 import os
 import threading
 import zlib
+from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable, Mapping
 
 import orjson
 
-FORMAT = "ledger-mock-state/1"
-KEPT_HEADERS = ("content-type", "authorization", "x-client-id", "x-timestamp", "x-signature", "idempotency-key",
-                "x-idempotency-key", "x-ia-api-param-entity")
+FORMAT = "ledger-mock-state/2"
+# Never a credential: a replay assumes who made the change (the record's `who`) instead of authenticating again.
+KEPT_HEADERS = ("content-type", "idempotency-key", "x-idempotency-key", "x-ia-api-param-entity")
+FIELDS = {"at": str, "seed": int, "provider": str, "operation": str, "method": str, "path": str, "query": str,
+          "headers": dict, "body": str}
+METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE", "GET"})
+MODE = 0o600
 
 
 class StateFileError(Exception):
     pass
 
 
-def record(method: str, path: str, query: bytes, headers: Any, body: bytes, at: str, seed: int, *,
-           provider: str, operation: str, tenant: str | None) -> dict[str, Any]:
-    return {"at": at, "seed": seed, "provider": provider, "operation": operation, "tenant": tenant,
-            "method": method, "path": path, "query": query.decode("latin-1"),
-            "headers": {name: value for name in KEPT_HEADERS if (value := headers.get(name)) is not None},
+class Unwritable(Exception):
+    """The log cannot take a record now (deleted directory, read-only or full disk): nothing was acknowledged."""
+
+
+def record(method: str, path: str, query: str, headers: Any, body: bytes, at: str, seed: int, *,
+           provider: str, operation: str, tenant: str | None, who: Mapping[str, Any],
+           kept_headers: Iterable[str] = KEPT_HEADERS) -> dict[str, Any]:
+    return {"v": 2, "at": at, "seed": seed, "provider": provider, "operation": operation, "tenant": tenant,
+            "who": dict(who), "method": method, "path": path, "query": query,
+            "headers": {name: value for name in kept_headers if (value := headers.get(name)) is not None},
             "body": base64.b64encode(body).decode() if body else ""}
+
+
+def problem(entry: Any) -> str | None:
+    """Why `entry` is not a record this version can replay, or None."""
+    if not isinstance(entry, dict):
+        return "a record is a JSON object"
+    for name, kind in FIELDS.items():
+        if not isinstance(entry.get(name), kind) or kind is int and isinstance(entry.get(name), bool):
+            return f"`{name}` must be a {kind.__name__}"
+    tenant = entry.get("tenant")
+    if tenant is not None and not isinstance(tenant, str):
+        return "`tenant` must be a string or null"
+    if "who" in entry and not isinstance(entry["who"], dict):
+        return "`who` must be an object"
+    if entry["method"] not in METHODS:
+        return f"`method` {entry['method']!r} is not one a change is made with"
+    if not entry["path"].startswith("/"):
+        return "`path` must start with /"
+    if not 0 <= entry["seed"] < 1 << 63:
+        return "`seed` must be between 0 and 2^63 - 1"
+    if not all(isinstance(k, str) and isinstance(v, str) for k, v in entry["headers"].items()):
+        return "`headers` maps names to strings"
+    try:
+        at = datetime.fromisoformat(entry["at"])
+    except ValueError:
+        return f"`at` {entry['at'][:40]!r} is not an ISO 8601 instant"
+    if at.tzinfo is None:
+        return "`at` needs a UTC offset"
+    try:
+        body_of(entry)
+    except (binascii.Error, ValueError):
+        return "`body` is not base64"
+    return None
+
+
+def check(records: Any, where: str = "records") -> list[dict[str, Any]]:
+    """`records`, upgraded, if every one is replayable, else StateFileError naming the first that is not."""
+    if not isinstance(records, list):
+        raise StateFileError(f"`{where}` must be a list of records")
+    for number, entry in enumerate(records, 1):
+        found = problem(entry)
+        if found:
+            raise StateFileError(f"record {number} of `{where}`: {found}")
+    return [upgrade(entry) for entry in records]
 
 
 class WriteLog:
@@ -43,64 +99,147 @@ class WriteLog:
 
     In memory the records are JSON lines, compressed a block at a time: as dicts they cost more than the state
     they made (1.8 KB for a journal entry against 1.3 KB for the entry itself), and a block of similar lines
-    compresses about tenfold. Only resets and exports read them back, and both are rare."""
+    compresses about tenfold. Only resets and exports read them back, and both are rare.
+
+    A record reaches memory only once it is on disk. If the file was deleted or replaced under a running server,
+    the next append writes the whole log there again first (every record is still in memory), so nothing
+    acknowledged depends on a file that is gone."""
 
     BLOCK = 256  # records per compressed block
 
     def __init__(self, path: Path | None = None):
         self.path = path
+        self.header: dict[str, Any] = {"format": FORMAT, "seed": 0, "fixtures": {}}  # what the records build on
         self._blocks: list[bytes] = []  # zlib-compressed, newline-separated JSON records
         self._recent: list[bytes] = []  # the block being filled, uncompressed
         self._lock = threading.Lock()
-        self._file = None
+        self._fd: int | None = None
 
     @property
     def records(self) -> list[dict[str, Any]]:
+        return [orjson.loads(line) for line in self._lines()]
+
+    def _lines(self) -> list[bytes]:
         with self._lock:
             blocks, recent = list(self._blocks), list(self._recent)
-        lines = [line for block in blocks for line in zlib.decompress(block).split(b"\n")] + recent
-        return [orjson.loads(line) for line in lines]
+        return [line for block in blocks for line in zlib.decompress(block).split(b"\n")] + recent
 
     def __len__(self) -> int:
         return len(self._blocks) * self.BLOCK + len(self._recent)
 
-    def open(self) -> list[dict[str, Any]]:
-        """The records already in the file (to replay), then append to it from here on."""
-        found = read(self.path) if self.path and self.path.exists() else []
-        self._keep(found)
+    def open(self, header: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+        """The header (the fixtures and seed the records build on: the file's own, else `header`) and the records
+        already in the file, to replay; then append to the file from here on."""
+        found_header, found = read(self.path) if self.path and self.path.exists() else (None, [])
+        self.header = found_header or header
+        self._keep([_encode(entry) for entry in found])
         if self.path:
-            self._file = open(self.path, "ab")
-        return found
+            try:
+                self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, MODE)
+                os.fchmod(self._fd, MODE)
+                if not os.fstat(self._fd).st_size:
+                    self._write(_line(_encode(self.header)))
+            except (OSError, Unwritable) as exc:
+                raise StateFileError(f"{self.path}: cannot be written ({getattr(exc, 'strerror', None) or exc}); "
+                                     f"the state file must be writable by the server") from None
+        return self.header, found
 
     def append(self, entry: dict[str, Any]) -> None:
+        """On disk (fsynced), then in memory; Unwritable when it cannot be made durable, and then neither."""
         encoded = _encode(entry)
         with self._lock:
+            if self._fd is not None:
+                self._write(_line(encoded))
             self._add(encoded)
-            if self._file is not None:
-                self._file.write(_line(encoded))
-                self._file.flush()
-                os.fsync(self._file.fileno())
 
-    def rewrite(self, records: list[dict[str, Any]]) -> None:
-        """Replace the log (a tenant reset takes that tenant's changes out): written aside, fsynced, then
-        renamed over the old file, so a crash leaves the old log or the new one, never half of either."""
+    def ready(self) -> None:
+        """Unwritable unless the next append can be made durable, as far as can be told before trying: the file
+        is still the one on the path (recreated if it was deleted or replaced) and the disk has room."""
+        if self._fd is None:
+            return
         with self._lock:
-            self._keep(records)
-            if self._file is None:
-                return
-            aside = self.path.with_name(self.path.name + ".new")
-            with open(aside, "wb") as handle:
-                handle.writelines(_line(_encode(entry)) for entry in records)
-                handle.flush()
-                os.fsync(handle.fileno())
-            self._file.close()
-            os.replace(aside, self.path)
-            self._file = open(self.path, "ab")
+            if not self._still_ours():
+                self._recreate()
+            try:
+                room = os.fstatvfs(self._fd)
+            except OSError as exc:
+                raise Unwritable(f"{self.path}: {exc.strerror}") from None
+            if room.f_bavail * room.f_frsize < 1 << 20:
+                raise Unwritable(f"{self.path}: less than 1 MiB left on its disk")
 
-    def _keep(self, records: list[dict[str, Any]]) -> None:
+    def _write(self, line: bytes) -> None:
+        if not self._still_ours():
+            self._recreate()
+        size = os.fstat(self._fd).st_size
+        try:
+            os.write(self._fd, line)
+            os.fsync(self._fd)
+        except OSError as exc:
+            try:
+                os.ftruncate(self._fd, size)  # no torn record left behind for the next start to trip on
+            except OSError:
+                pass
+            raise Unwritable(f"{self.path}: {exc.strerror}") from None
+
+    def _still_ours(self) -> bool:
+        try:
+            on_path, open_file = os.stat(self.path), os.fstat(self._fd)
+        except OSError:
+            return False
+        return open_file.st_nlink > 0 and (on_path.st_dev, on_path.st_ino) == (open_file.st_dev, open_file.st_ino)
+
+    def _recreate(self) -> None:
+        """The file on the path is not the one we append to (deleted or replaced): write the whole log there."""
+        import logging
+
+        logging.getLogger("ledger_mock").warning("%s was deleted or replaced while serving; writing the whole "
+                                                 "log there again", self.path)
+        self._replace_file(self.header, self._lines_unlocked())
+
+    def rewrite(self, records: list[dict[str, Any]], header: dict[str, Any] | None = None) -> None:
+        """Replace the log (and its header, when given): written aside, fsynced, renamed over the old file and
+        the directory fsynced, so a crash leaves the old log or the new one, never half of either. Unwritable if
+        it cannot be done, and then the old log stays, on disk and in memory."""
+        encoded = [_encode(entry) for entry in records]
+        with self._lock:
+            if self._fd is not None:
+                self._replace_file(header or self.header, encoded)
+            self._keep(encoded)
+            self.header = header or self.header
+
+    def _replace_file(self, header: dict[str, Any], encoded: list[bytes]) -> None:
+        assert self.path is not None
+        aside = self.path.with_name(self.path.name + ".new")
+        try:
+            fd = os.open(aside, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, MODE)
+            try:
+                with os.fdopen(fd, "wb", closefd=False) as handle:
+                    handle.write(_line(_encode(header)))
+                    handle.writelines(_line(line) for line in encoded)
+                    handle.flush()
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            os.replace(aside, self.path)
+            _fsync_directory(self.path.parent)
+            fresh = os.open(self.path, os.O_WRONLY | os.O_APPEND, MODE)
+        except OSError as exc:
+            try:
+                aside.unlink()
+            except OSError:
+                pass
+            raise Unwritable(f"{self.path}: {exc.strerror}") from None
+        if self._fd is not None:
+            os.close(self._fd)
+        self._fd = fresh
+
+    def _lines_unlocked(self) -> list[bytes]:
+        return [line for block in self._blocks for line in zlib.decompress(block).split(b"\n")] + self._recent
+
+    def _keep(self, encoded: list[bytes]) -> None:
         self._blocks, self._recent = [], []
-        for entry in records:
-            self._add(_encode(entry))
+        for line in encoded:
+            self._add(line)
 
     def _add(self, encoded: bytes) -> None:
         self._recent.append(encoded)
@@ -108,8 +247,23 @@ class WriteLog:
             self._blocks.append(zlib.compress(b"\n".join(self._recent), 1))
             self._recent = []
 
+    def close(self) -> None:
+        with self._lock:
+            if self._fd is not None:
+                os.close(self._fd)
+                self._fd = None
 
-def _encode(entry: dict[str, Any]) -> bytes:
+
+def _fsync_directory(directory: Path) -> None:
+    """A rename is durable only once the directory that holds the name is on disk too."""
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _encode(entry: Mapping[str, Any]) -> bytes:
     # orjson keeps a 4 KiB allocation behind each short result: fine here, where a record stays uncompressed
     # only until its block of BLOCK fills.
     return orjson.dumps(entry)
@@ -119,9 +273,15 @@ def _line(encoded: bytes) -> bytes:
     return b"%08x " % zlib.crc32(encoded) + encoded + b"\n"
 
 
-def read(path: Path) -> list[dict[str, Any]]:
-    data = path.read_bytes()
-    records, offset = [], 0
+def read(path: Path) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
+    """The header (None in files written before there were headers) and every record of a state file;
+    StateFileError naming the line, the byte offset and what to do when one is torn, damaged or not a record
+    this version can replay."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise StateFileError(f"{path}: cannot be read ({exc.strerror})") from None
+    header, records, offset = None, [], 0
     for number, line in enumerate(data.split(b"\n"), 1):
         end = offset + len(line)
         if not line:
@@ -137,13 +297,52 @@ def read(path: Path) -> list[dict[str, Any]]:
         try:
             if int(checksum, 16) != zlib.crc32(body):
                 raise ValueError("checksum mismatch")
-            records.append(json.loads(body))
+            entry = orjson.loads(body)
         except ValueError as exc:
             raise StateFileError(f"{path}: line {number} (byte {offset}) is damaged ({exc}); refusing to start "
                                  f"rather than lose or invent state") from None
+        if number == 1 and isinstance(entry, dict) and "format" in entry:
+            found = header_problem(entry)
+            header = entry
+        else:
+            found = problem(entry)
+            records.append(upgrade(entry))
+        if found:
+            raise StateFileError(f"{path}: line {number} (byte {offset}) is not one this version can replay "
+                                 f"({found}); refusing to start rather than lose or invent state") from None
         offset = end + 1
-    return records
+    return header, records
 
 
-def body_of(entry: dict[str, Any]) -> bytes:
-    return base64.b64decode(entry["body"]) if entry["body"] else b""
+def header_problem(header: Mapping[str, Any]) -> str | None:
+    if header.get("format") != FORMAT:
+        return f"the header's format is {str(header.get('format'))[:40]!r}, not {FORMAT!r}"
+    seed = header.get("seed")
+    if seed is not None and (not isinstance(seed, int) or isinstance(seed, bool) or not 0 <= seed < 1 << 63):
+        return "the header's `seed` must be a whole number from 0 to 2^63 - 1, or null"
+    if not isinstance(header.get("fixtures"), dict):
+        return "the header's `fixtures` must be a mapping"
+    try:
+        at = datetime.fromisoformat(header.get("at") or "")
+    except (TypeError, ValueError):
+        return "the header's `at` must be an ISO 8601 instant"
+    if at.tzinfo is None:
+        return "the header's `at` needs a UTC offset"
+    return None
+
+
+def upgrade(entry: dict[str, Any]) -> dict[str, Any]:
+    """A record as this version writes it. Records from before version 2 hold the path with the mount the
+    server had then (`/count/partners/...`; `/partners/...` under --root-provider); version 2 holds the path
+    below the provider's mount, so a log replays whatever the mounts are now."""
+    if entry.get("v") == 2:
+        return entry
+    mount = "/_mock" if entry["provider"] == "_mock" else f"/{entry['provider']}"
+    path = entry["path"]
+    if path.startswith(mount + "/"):
+        path = path[len(mount):]
+    return {**entry, "path": path, "v": 2}
+
+
+def body_of(entry: Mapping[str, Any]) -> bytes:
+    return base64.b64decode(entry["body"], validate=True) if entry["body"] else b""

@@ -12,26 +12,29 @@ from werkzeug.exceptions import MethodNotAllowed, NotFound
 
 
 class _Node:
-    __slots__ = ("static", "parameter", "methods")
+    __slots__ = ("static", "parameter", "methods", "greedy")
 
     def __init__(self) -> None:
         self.static: dict[str, _Node] = {}
         self.parameter: _Node | None = None
         self.methods: dict[str, tuple[str, tuple[str, ...]]] = {}  # method -> (endpoint, parameter names)
+        self.greedy = False  # a last path parameter that takes the rest of the path, slashes included
 
 
 class Routes:
     def __init__(self) -> None:
         self._root = _Node()
 
-    def add(self, path: str, method: str, endpoint: str) -> None:
-        """`path` as the spec writes it (`/journal-entries/{id}`), after its mount's prefix."""
+    def add(self, path: str, method: str, endpoint: str, greedy: str | None = None) -> None:
+        """`path` as the spec writes it (`/journal-entries/{id}`), after its mount's prefix; `greedy` names a last
+        parameter whose value may hold slashes (`x-ledger-mock-greedy`), such as Aden's `org/entity` tenants."""
         node, names = self._root, []
         for part in path[1:].split("/"):
             if part.startswith("{") and part.endswith("}"):
                 names.append(part[1:-1])
                 node.parameter = node.parameter or _Node()
                 node = node.parameter
+                node.greedy = node.greedy or part[1:-1] == greedy
             else:
                 node = node.static.setdefault(part, _Node())
         node.methods[method] = (endpoint, tuple(names))
@@ -40,11 +43,16 @@ class Routes:
         """The endpoint and path parameters; NotFound, or MethodNotAllowed naming the methods the path has."""
         node: _Node | None = self._root
         values = []
-        for part in path[1:].split("/"):
+        parts = path[1:].split("/")
+        for index, part in enumerate(parts):
             found = node.static.get(part)
             if found is None and part and node.parameter is not None:
-                values.append(part)
                 found = node.parameter
+                if found.greedy:
+                    values.append("/".join(parts[index:]))
+                    node = found
+                    break
+                values.append(part)
             if found is None:
                 raise NotFound()
             node = found

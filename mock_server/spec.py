@@ -13,7 +13,7 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Iterator, Mapping
 
 import jsonschema_rs
 
@@ -58,7 +58,11 @@ class Operation:
     _params_validator: _Validator | None = None
     _body_validator: _Validator | None = None
     response_validators: dict[str, _Validator] = field(default_factory=dict)
-    _query_names: frozenset[str] = frozenset()
+    query_names: frozenset[str] = frozenset()
+    header_names: tuple[str, ...] = ()  # lower case
+    changes: bool = False  # it may change state: every method but GET, HEAD, OPTIONS, or `x-ledger-mock-changes`
+    greedy: str | None = None  # a last path parameter whose value may hold slashes (`x-ledger-mock-greedy`)
+    body_names: frozenset[str] = frozenset()  # every property name the request body schema declares, at any depth
 
     @property
     def has_body(self) -> bool:
@@ -76,9 +80,9 @@ class Operation:
         400 naming the ones that exist (it catches `pageSize` for `limit`), and an empty value (`?startDate=`)
         is judged like any other.
         """
-        unknown = sorted(set(query) - self._query_names)
+        unknown = sorted(set(query) - self.query_names)
         if unknown:
-            known = ", ".join(f"`{name}`" for name in sorted(self._query_names)) or "none"
+            known = ", ".join(f"`{name}`" for name in sorted(self.query_names)) or "none"
             raise validation_error(f"Unknown query parameter `{unknown[0]}`; this operation accepts {known}.")
         found: dict[str, dict[str, Any]] = {"path": {}, "query": {}, "header": {}}
         for param in self.parameters:
@@ -149,7 +153,10 @@ class Spec:
         operation = Operation(
             id=raw["operationId"], method=method.upper(), path=path,
             security=raw.get("security", self.document.get("security", [])), parameters=parameters)
-        operation._query_names = frozenset(p.name for p in parameters if p.location == "query")
+        operation.query_names = frozenset(p.name for p in parameters if p.location == "query")
+        operation.header_names = tuple(p.name.lower() for p in parameters if p.location == "header")
+        operation.changes = method not in ("get", "head", "options") or bool(raw.get("x-ledger-mock-changes"))
+        operation.greedy = next((p["name"] for p in merged.values() if p.get("x-ledger-mock-greedy")), None)
         if parameters:
             operation._params_validator = self._validator({
                 "type": "object",
@@ -168,6 +175,7 @@ class Spec:
             schema = media.get("schema")
             if schema is not None:
                 operation._body_validator = self._validator(schema)
+                operation.body_names = frozenset(self._property_names(schema, set()))
         if validate_responses:
             for status, response in raw.get("responses", {}).items():
                 schema = self.resolve(response).get("content", {}).get("application/json", {}).get("schema")
@@ -182,6 +190,19 @@ class Spec:
                 target = target[part.replace("~1", "/").replace("~0", "~")]
             node = target
         return node
+
+    def _property_names(self, node: Any, seen: set[int]) -> Iterator[str]:
+        node = self.resolve(node) if isinstance(node, dict) else node
+        if id(node) in seen:
+            return
+        seen.add(id(node))
+        if isinstance(node, dict):
+            yield from (name for name in node.get("properties", {}) if isinstance(name, str))
+            for value in node.values():
+                yield from self._property_names(value, seen)
+        elif isinstance(node, list):
+            for value in node:
+                yield from self._property_names(value, seen)
 
     def _resolve_schema(self, schema: dict) -> dict:
         """A parameter schema with its own and its items' `$ref` inlined, so coercion can read types."""
@@ -245,16 +266,3 @@ def _describe(error: Any, where: str) -> str:
     if where == "body":
         return f"Invalid request body{f' at `{pointer}`' if pointer else ''}: {error.message}."
     return f"{where} at `/{pointer}`: {error.message}"
-
-
-def read_json(raw: bytes) -> Any:
-    """Parse a JSON body with every number as Decimal: money never passes through float."""
-    import json
-
-    def refuse_constant(name: str) -> Any:
-        raise ValueError(f"{name} is not valid JSON")
-
-    try:
-        return json.loads(raw, parse_float=Decimal, parse_constant=refuse_constant)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise ApiError(400, "validation_error", f"Malformed JSON body: {exc}.") from None

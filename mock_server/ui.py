@@ -28,7 +28,7 @@ from .ledger import Side, format_amount
 from .providers import Provider, Tenant
 
 if TYPE_CHECKING:
-    from .app import Mock
+    from .mock import Mock
 
 PREFIX = "/_mock/ui"
 ENTRY_LIMIT = 200  # entries shown on a tenant page, newest first
@@ -120,6 +120,7 @@ def mount(app: Flask, mock: "Mock") -> None:
             return _text(404, f"{provider} does not list its tenants yet, so the inspector cannot show one.\n")
         if tenant is None:
             return _text(404, f"{provider} has no tenant {tenant_id!r}.\n")
+        found.settle()
         return render("tenant.html", provider=provider, tenant=tenant, view=_tenant_view(tenant.book),
                       journal=mock.journal.query(provider=provider, tenant=str(tenant.id),
                                                  limit=TENANT_JOURNAL_LIMIT),
@@ -132,6 +133,7 @@ def mount(app: Flask, mock: "Mock") -> None:
 
 
 def _listing(name: str, provider: Provider) -> ProviderTenants:
+    provider.settle()
     try:
         tenants = list(provider.tenants())
     except NotImplementedError:

@@ -13,19 +13,62 @@ FROZEN = datetime(2025, 2, 15, 12, 0, tzinfo=UTC)
 VENDOR_SPECS = Path(__file__).resolve().parents[2] / "shared" / "vendor-specs"
 
 
+def pytest_configure(config):
+    config.addinivalue_line("markers", "state_outside_the_api: the test changes a mock's state directly, not over "
+                                       "HTTP, so its write log cannot rebuild that state (no replay check)")
+
+
 @pytest.fixture
-def make_app():
+def make_app(request, tmp_path_factory):
     """Apps validate every response against their spec (strict), start at a frozen time, and have rate
-    limits off unless a test turns them on."""
+    limits off unless a test turns them on.
+
+    Every app keeps a write log, and when the test ends a second app is built from that log alone: it must hold
+    exactly the state the first one ended with (tests/snapshot.py compares everything the providers hold). So
+    every change any test makes through the API also proves that the log replays to what was acknowledged."""
+    made = []
+
     def make(**overrides):
         settings = {"frozen_time": FROZEN, "validate_responses": True, "rate_limiting": False, **overrides}
-        return create_app(Config(**settings))
-    return make
+        if "state_file" not in overrides:
+            settings["state_file"] = tmp_path_factory.mktemp("state") / "state.log"
+        app = create_app(Config(**settings))
+        if "state_file" not in overrides:
+            made.append((app, settings))
+        return app
+    yield make
+    if request.node.get_closest_marker("state_outside_the_api") or not _passed(request):
+        return
+    from tests.snapshot import differences, state_of
+
+    for app, settings in made:
+        lived = state_of(app)
+        rebuilt = state_of(create_app(Config(**{**settings, "rate_limiting": not settings["rate_limiting"]})))
+        found = differences(lived, rebuilt)
+        assert not found, "the write log does not rebuild the state:\n" + "\n".join(found[:20])
+
+
+def _passed(request) -> bool:
+    report = getattr(request.node, "rep_call", None)
+    return report is not None and report.passed
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    report = yield
+    setattr(item, f"rep_{report.when}", report)
+    return report
 
 
 @pytest.fixture
 def app(make_app):
     return make_app()
+
+
+def advance(app, seconds):
+    """Move the mock clock as a user would, through the admin API (so the write log has it too)."""
+    moved = app.test_client().post("/_mock/clock", json={"advanceSeconds": seconds})
+    assert moved.status_code == 200, moved.get_json()
 
 
 def runtime(app):

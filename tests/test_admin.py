@@ -16,6 +16,7 @@ from tests.conftest import provider
 from tests.count.conftest import CountClient, entry_body
 
 # One cheap authenticated read per provider, for the fault tests.
+PREFIX_ADEN = "/aden/service/general-ledger"
 READS = {"count": "/tags", "intacct": "/objects/general-ledger/account", "codat": "/companies", "aden": "/accounts"}
 OPERATIONS = {"count": "listTags", "intacct": "listAccounts", "codat": "list-companies", "aden": "listAccounts"}
 
@@ -230,3 +231,128 @@ def test_reset_of_one_tenant_keeps_every_other_tenants_changes(app, admin):
     assert acme.get("/journal-entries").get_json()["data"]["totalRecords"] == 4
     assert admin.post("/_mock/reset", json={"provider": "count", "tenant": "no-such"}).status_code == 404
     assert admin.post("/_mock/reset", json={"tenant": created["tenant"]}).status_code == 400
+
+
+# -- inputs that once broke every later request ---------------------------------------------------------------
+
+@pytest.mark.parametrize("body", [{"advanceSeconds": -1e12}, {"advanceSeconds": 1e12}, {"advanceSeconds": 9e15},
+                                  {"now": "0001-01-01T00:00:00Z"}, {"now": "9999-12-31T23:59:59Z"},
+                                  {"now": "1969-12-31T23:59:59Z"}, {"frozen": True, "now": "not a time"},
+                                  {"advanceSeconds": "1"}, {"advanceSeconds": True}])
+def test_the_clock_stays_where_every_provider_can_stamp_it(app, admin, body):
+    """Once: advancing by -1e12 s made every later request, the admin API's included, a 500 until restart."""
+    before = admin.get("/_mock/clock").get_json()
+    refused = admin.post("/_mock/clock", json=body)
+    assert refused.status_code == 400 and refused.get_json()["error"] == "validation_error"
+    assert admin.get("/_mock/clock").get_json() == before  # all of the call or none of it
+    for name in providers.names():
+        assert read(app, name).status_code == 200
+
+
+def test_the_clock_may_go_to_the_edges_of_its_range(app, admin):
+    assert admin.post("/_mock/clock", json={"now": "1970-01-01T00:00:00Z"}).status_code == 200
+    assert admin.post("/_mock/clock", json={"now": "8999-12-31T00:00:00Z"}).status_code == 200
+    for name in providers.names():
+        assert read(app, name).status_code in (200, 401), name  # tokens may have expired; nothing breaks
+
+
+@pytest.mark.parametrize("rule", [{"limit": 5, "window_s": 60.5}, {"status": 503.0}, {"status": 429, "rate": 0.5},
+                                  {"latency_ms": [0, 1]}])
+def test_every_fault_the_admin_api_accepts_can_be_applied(app, admin, rule):
+    """Once: `window_s: 60.5` or `status: 503.0` were accepted, then every matching request was a 500."""
+    assert admin.post("/_mock/faults", json={"provider": "codat", **rule}).status_code == 201
+    statuses = {read(app, "codat").status_code for _ in range(8)}
+    assert statuses <= {200, 429, 503}
+    assert admin.get("/_mock/faults").status_code == 200
+
+
+@pytest.mark.parametrize("rule", [{"status": 503.5}, {"status": "503"}, {"limit": 1.5}, {"window_s": 0},
+                                  {"window_s": 1e9, "limit": 1}, {"rate": 2, "status": 500}, {"times": 0, "status": 500},
+                                  {"latency_ms": [5, 1]}, {"latency_ms": 10**9}, {"status": 200}, {"message": 5}])
+def test_faults_of_the_wrong_type_or_range_are_refused(admin, rule):
+    refused = admin.post("/_mock/faults", json=rule)
+    assert refused.status_code == 400, rule
+    assert admin.get("/_mock/faults").get_json() == {"faults": []}
+
+
+@pytest.mark.parametrize("header", ["status=abc", "status=503.0", "latency_ms=1-x", "rate=x; status=500",
+                                    "status=" + "9" * 400, "window_s=1e999; limit=1", "nonsense", "limit=-1"])
+def test_a_malformed_fault_header_is_a_400_in_the_providers_envelope(app, header):
+    for name in providers.names():
+        refused = read(app, name, **{"X-Ledger-Mock-Fault": header})
+        assert refused.status_code == 400, (name, header, refused.get_json())
+        assert read(app, name).status_code == 200
+
+
+def test_bad_faults_in_the_fixtures_stop_the_start_with_a_message(make_app, tmp_path):
+    fixtures = tmp_path / "fixtures.yaml"
+    fixtures.write_text("_mock:\n  faults: [{provider: count, window_s: 60.5, limit: x}]\n")
+    with pytest.raises(ValueError, match="limit must be a whole number"):
+        make_app(fixtures=fixtures)
+
+
+# -- tenants: delete and cap ----------------------------------------------------------------------------------
+
+def test_a_made_tenant_can_be_deleted_with_everything_in_it(make_app):
+    app = make_app(providers=("aden", "count"))
+    admin = app.test_client()
+    count = admin.post("/_mock/tenants", json={"provider": "count"}).get_json()
+    client = CountClient(app, client_id=count["client_id"], secret=count["client_secret"], token=count["access_token"])
+    assert client.post("/tags", {"name": "gone with it"}).status_code == 201
+    deleted = admin.delete(f"/_mock/tenants/{count['tenant']}")
+    assert deleted.status_code == 200 and deleted.get_json() == {"provider": "count", "tenant": count["tenant"]}
+    assert client.get("/tags").status_code == 401
+    assert count["tenant"] not in [t["id"] for t in admin.get("/_mock/tenants").get_json()["tenants"]]
+    assert admin.get("/_mock/state").get_json()["records"] == []
+    for spelled in ("{}", "{}".replace("/", "%2F")):  # Aden's tenant ids hold a slash
+        aden = admin.post("/_mock/tenants", json={"provider": "aden"}).get_json()
+        assert "/" in aden["tenant"]
+        path = "/_mock/tenants/" + (aden["tenant"] if spelled == "{}" else aden["tenant"].replace("/", "%2F"))
+        assert admin.delete(path, query_string={"provider": "aden"}).status_code == 200
+        assert admin.get(PREFIX_ADEN + "/accounts", headers={"Authorization": aden["authorization"]}).status_code == 401
+    assert admin.delete("/_mock/tenants/7d3e6c1a-2b4f-4e8a-9c5d-1f2a3b4c5d6e").status_code == 409  # a fixture's
+    assert admin.delete("/_mock/tenants/nobody").status_code == 404
+
+
+def test_tenants_are_capped(make_app):
+    app = make_app(providers=("count",), max_tenants=2)
+    admin = app.test_client()
+    made = [admin.post("/_mock/tenants", json={"provider": "count"}) for _ in range(3)]
+    assert [m.status_code for m in made] == [201, 201, 409]
+    assert "--max-tenants" in made[2].get_json()["message"]
+    assert admin.delete(f"/_mock/tenants/{made[0].get_json()['tenant']}").status_code == 200
+    assert admin.post("/_mock/tenants", json={"provider": "count"}).status_code == 201
+
+
+# -- secrets and memory ---------------------------------------------------------------------------------------
+
+def test_the_journal_redacts_secrets_wherever_they_sit(app, admin):
+    count = CountClient(app)
+    count.post("/tags", raw=b'{"name": "x", "auth": {"token": {"value": "s3cr3t-nested"}}}')
+    count.post("/tags", raw=b'{"name": "broken", "password": "s3cr3t-malformed"', content_type="application/json")
+    count.post("/tags", raw=b"client_secret=s3cr3t-form&name=x", content_type="application/x-www-form-urlencoded")
+    count.post("/tags", raw=b"name: x\napi_key: s3cr3t-yaml\n", content_type="text/plain")
+    count.get("/tags", params={"access_token": "s3cr3t-query", "name": "visible"})
+    shown = admin.get("/_mock/journal").get_data(as_text=True)
+    assert "s3cr3t" not in shown and "visible" in shown
+    state = admin.get("/_mock/state").get_data(as_text=True)
+    assert "s3cr3t" not in state
+
+
+def test_a_body_no_reader_can_parse_never_breaks_the_journal(app, admin):
+    count = CountClient(app)
+    deep = b"[" * 5000 + b"]" * 5000
+    assert count.post("/tags", raw=deep).status_code == 400
+    assert count.post("/tags", raw=b'{"name": "\\ud800"}').status_code == 400
+    assert count.post("/tags", raw=b"\xff\xfe not utf-8").status_code == 400
+    journal = admin.get("/_mock/journal")
+    assert journal.status_code == 200 and len(journal.get_json()["entries"]) == 3
+    assert app.test_client().get("/_mock/ui").status_code == 200
+
+
+def test_the_journal_keeps_no_reference_to_the_request(app):
+    """Once: it kept each request's header object, which held the environ and with it the whole body (550
+    unauthenticated 1 MB posts took the server from 64 to 471 MB)."""
+    CountClient(app).post("/tags", raw=b"x" * 100_000, sign=False)
+    request, _ = app.extensions["ledger_mock"].journal._entries[-1][1:]
+    assert isinstance(request.headers, tuple) and request.body == b""

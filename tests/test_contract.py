@@ -181,6 +181,7 @@ DRIFTS = [
 
 @pytest.mark.parametrize("name, kind, plant, operations, operation, detail", DRIFTS,
                          ids=[f"{d[0]}: {d[1]}" for d in DRIFTS])
+@pytest.mark.state_outside_the_api  # bends the provider to plant drift
 def test_drift_is_reported_against_the_right_operation(name, kind, plant, operations, operation, detail, make_app,
                                                        live_server, monkeypatch, tmp_path):
     app = make_app(providers=(name,), validate_responses=False, frozen_time=None)

@@ -185,6 +185,7 @@ def test_created_tenants_repeat_with_the_seed(make_app, name):
     assert runs[0] == runs[1]
 
 
+@pytest.mark.state_outside_the_api  # calls the providers directly, from threads
 def test_concurrent_creation_gives_distinct_working_tenants(app, name):
     mounted = provider(app, name)
     results, errors = {}, []

@@ -15,6 +15,9 @@ from typing import Any, Callable, Mapping
 from ..clock import Clock, IdGenerator
 
 
+SWEEP_EVERY = 256
+
+
 class TokenInvalid(Exception):
     """Unknown, revoked, or issued to another client."""
 
@@ -56,11 +59,13 @@ class TokenStore:
         self._by_refresh: dict[str, TokenPair] = {}
         self._codes: dict[str, _Code] = {}
         self._lock = threading.Lock()
+        self._until_sweep = SWEEP_EVERY
 
     def issue_code(self, client_id: str, tenant_id: str, redirect_uri: str, **claims: Any) -> str:
         code = self.ids.token(16)
         with self._lock:
             self._codes[code] = _Code(client_id, tenant_id, redirect_uri, self.clock.now() + self.code_ttl, claims)
+            self._tick()
         return code
 
     def redeem_code(self, code: str, client_id: str, redirect_uri: str | None = None) -> TokenPair:
@@ -84,6 +89,20 @@ class TokenStore:
         with self._lock:
             self._by_access[pair.access_token] = pair
             self._by_refresh[pair.refresh_token] = pair
+            self._tick()
+
+    def _tick(self) -> None:
+        """Every SWEEP_EVERY grants, forget what can no longer be used: a long-running mock that issues a token
+        per test would otherwise keep every one it ever issued."""
+        self._until_sweep -= 1
+        if self._until_sweep > 0:
+            return
+        self._until_sweep = SWEEP_EVERY
+        now = self.clock.now()
+        for pair in [p for p in self._by_refresh.values() if p.refresh_expires_at <= now and p.access_expires_at <= now]:
+            self._revoke(pair)
+        for code in [c for c, grant in self._codes.items() if grant.expires_at <= now]:
+            del self._codes[code]
 
     def refresh(self, refresh_token: str, client_id: str) -> TokenPair:
         """Rotate: the old access and refresh tokens die, a new pair for the same grant is issued."""

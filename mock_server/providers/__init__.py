@@ -41,6 +41,9 @@ class Call:
     body: Any = None
     tenant: Any = None  # set by the provider's authenticate()
     principal: Any = None
+    replaying: bool = False  # a recorded change run again (start, reset, import): checked when it first ran
+    who: dict[str, Any] | None = None  # for a replay: who made the change (Provider.who), instead of credentials
+    own_record: Callable[[], dict[str, Any]] | None = None  # this request as the write log keeps it
 
 
 Reply = tuple  # (status, payload) or (status, payload, headers)
@@ -86,6 +89,15 @@ class Provider:
         """The provider's own error body for `error`, answering a request for `path`."""
         raise NotImplementedError
 
+    def who(self, call: Call) -> dict[str, Any]:
+        """Who an authenticated call is, as plain data and without credentials (ids of the tenant and of the
+        caller): the write log keeps this instead of the credentials, and a replay `assume`s it."""
+        return {}
+
+    def assume(self, call: Call, who: dict[str, Any]) -> None:
+        """Set `call.tenant` and `call.principal` from what `who` gave, as authenticate() did when it first
+        ran; raise ApiError when they no longer exist."""
+
     def ledger_error(self, error: LedgerError) -> ApiError:
         """How a broken ledger rule reaches the wire; a 400 named after the rule unless overridden."""
         return ApiError(400, error.code, error.message)
@@ -103,6 +115,10 @@ class Provider:
         and reference data), with new credentials for it in the shape `credentials()` returns, plus `tenant`
         (the id the journal and the inspector use for it)."""
         raise NotImplementedError
+
+    def settle(self) -> None:
+        """Bring work that completes on the mock clock (Codat's pending pushes) up to now, as any read would.
+        For readers outside the API: the inspector, and tests comparing states."""
 
     def dispatch(self, call: Call) -> Reply:
         return getattr(self, self.handlers[call.operation.id])(call)

@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 
 from tests.codat.conftest import ACME, XERO, CodatClient, assert_error, entry, fixtures_with
-from tests.conftest import provider, runtime
+from tests.conftest import advance, provider, runtime
 
 NOT_VALID = "Error processing request - not valid."
 
@@ -133,9 +133,9 @@ def test_delayed_push_is_pending_until_due(make_app, tmp_path):
     assert push["data"]["description"] == "Later" and "id" not in push["data"]
     key = push["pushOperationKey"]
     assert codat.entries(query="description=Later").get_json()["totalResults"] == 0
-    runtime(app).clock.advance(timedelta(seconds=29))
+    advance(app, 29)
     assert codat.get(f"/companies/{ACME}/push/{key}").get_json()["status"] == "Pending"
-    runtime(app).clock.advance(timedelta(seconds=5))
+    advance(app, 5)
     done = codat.get(f"/companies/{ACME}/push/{key}").get_json()
     assert done["status"] == "Success" and done["completedOnUtc"] == "2025-02-15T12:00:30Z"
     created = done["changes"][0]["recordRef"]["id"]
@@ -146,7 +146,7 @@ def test_delayed_push_is_pending_until_due(make_app, tmp_path):
 def test_entries_read_settles_pending_pushes(make_app, tmp_path):
     app, codat = delayed_app(make_app, tmp_path, pushDelaySeconds=10)
     codat.push(entry(description="Later"))
-    runtime(app).clock.advance(timedelta(seconds=10))
+    advance(app, 10)
     assert codat.entries(query="description=Later").get_json()["totalResults"] == 1
 
 
@@ -156,7 +156,7 @@ def test_delayed_delete(make_app, tmp_path):
     assert push["status"] == "Pending"
     assert push["changes"][0]["recordRef"]["id"] == "je-2025-0004"
     assert codat.get(f"/companies/{ACME}/data/journalEntries/je-2025-0004").get_json()["metadata"]["isDeleted"] is False
-    runtime(app).clock.advance(timedelta(minutes=1))
+    advance(app, 60)
     entry_now = codat.get(f"/companies/{ACME}/data/journalEntries/je-2025-0004").get_json()
     assert entry_now["metadata"]["isDeleted"] is True and entry_now["updatedOn"] == "2025-02-15T12:01:00Z"
 
@@ -176,7 +176,7 @@ def test_never_completing_push_times_out_at_its_deadline(make_app, tmp_path):
     timed = codat.push(entry(), params={"timeoutInMinutes": 2}).get_json()
     forever = codat.push(entry()).get_json()
     assert timed["status"] == forever["status"] == "Pending"
-    runtime(app).clock.advance(timedelta(hours=1))
+    advance(app, 3600)
     pushes = {p["pushOperationKey"]: p for p in codat.get(f"/companies/{ACME}/push").get_json()["results"]}
     assert pushes[timed["pushOperationKey"]]["status"] == "TimedOut"
     assert pushes[timed["pushOperationKey"]]["statusCode"] == 408
@@ -188,7 +188,7 @@ def test_timeout_shorter_than_the_delay_wins(make_app, tmp_path):
     app, codat = delayed_app(make_app, tmp_path, pushDelaySeconds=300)
     early = codat.push(entry(description="Too slow"), params={"timeoutInMinutes": 1}).get_json()
     ample = codat.push(entry(description="In time"), params={"timeoutInMinutes": 10}).get_json()
-    runtime(app).clock.advance(timedelta(minutes=6))
+    advance(app, 360)
     found = codat.get(f"/companies/{ACME}/push", params={"query": "status=TimedOut"}).get_json()["results"]
     assert [p["pushOperationKey"] for p in found] == [early["pushOperationKey"]]
     assert codat.get(f"/companies/{ACME}/push/{ample['pushOperationKey']}").get_json()["status"] == "Success"

@@ -8,7 +8,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from tests.conftest import runtime
+from tests.conftest import advance, runtime
 from tests.count.conftest import ACME, CountClient, assert_error, entry_body
 
 REDIRECT = "http://localhost:3000/oauth/callback"
@@ -100,7 +100,7 @@ def test_authorization_code_flow_issues_a_working_workspace_token(app, count):
 
 def test_token_expires_on_the_mock_clock(app, count):
     _, result = oauth_tokens(count)
-    runtime(app).clock.advance(timedelta(seconds=3601))
+    advance(app, 3601)
     body = assert_error(count.get("/tags", token=result["accessToken"]), 401, "token_expired",
                         "The access token expired")
     assert body["error_description"] == "The access token expired"
@@ -144,5 +144,5 @@ def test_rate_limit_answers_429_with_retry_after(make_app):
     body = assert_error(limited, 429, "rate_limited", "Rate limit exceeded.")
     assert body["type"] == "RATE_LIMITED"
     assert 1 <= int(limited.headers["Retry-After"]) <= 60
-    runtime(app).clock.advance(timedelta(seconds=61))
+    advance(app, 61)
     assert count.get("/tags").status_code == 200  # the window slid past

@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from mock_server import data_dir
-from tests.conftest import runtime
+from tests.conftest import advance, runtime
 from tests.intacct.conftest import API, JE, IntacctClient, assert_error, entry_body
 
 TOKEN = API + "/oauth2/token"
@@ -88,9 +88,9 @@ def test_unknown_token_is_invalid(ia):
 
 def test_tokens_expire_on_the_mock_clock(app, ia):
     issued = ia.token_for("jane@DEMO")
-    runtime(app).clock.advance(timedelta(seconds=3599))
+    advance(app, 3599)
     assert ia.get(JE, token=issued["access_token"]).status_code == 200
-    runtime(app).clock.advance(timedelta(seconds=1))
+    advance(app, 1)
     assert_error(ia.get(JE, token=issued["access_token"]), 401, "REST-2102")
 
 
@@ -100,8 +100,8 @@ def test_auth_is_checked_before_the_path_key_and_the_body(ia):
 
 
 def test_company_in_the_token_is_the_tenant(app, ia):
-    other = IntacctClient(app, ia.token_for("bob@ACME")["access_token"])
-    assert other.get(JE).get_json()["ia::result"] == []  # a new company: chart and journals, no entries
+    other = IntacctClient(app, ia.token_for("bob@TWOSTEP")["access_token"])
+    assert other.get(JE).get_json()["ia::result"] == []  # a fixture company with chart and journals, no entries
     assert other.get("/objects/general-ledger/account").get_json()["ia::meta"]["totalCount"] == 9
     key = ia.create()
     assert_error(other.get(f"{JE}/{key}"), 404, "REST-1100")
@@ -139,3 +139,25 @@ def test_a_new_code_exchange_revokes_the_users_older_tokens(ia):
     assert response.status_code == 200
     assert_error(ia.get(JE), 401, "REST-2102", "Token is not valid", code="tokenInvalid")
     assert ia.get(JE, token=response.get_json()["access_token"]).status_code == 200
+
+
+def test_a_client_reaches_only_the_companies_that_authorized_it(app, ia):
+    """Departs from dossier D4 (any company accepted, created on first use): a company must exist and have
+    authorized the client, as a real Intacct company authorizes a sender ID, so tenants cannot reach each other."""
+    unknown = ia.http.post(API + "/oauth2/token", data={
+        "grant_type": "client_credentials", "client_id": "mock-client", "client_secret": "mock-secret",
+        "username": "bob@NOSUCHCO"})
+    assert unknown.status_code == 400 and unknown.get_json()["error"] == "invalid_grant"
+    assert "NOSUCHCO" not in [t["id"] for t in app.test_client().get("/_mock/tenants").get_json()["tenants"]]
+    tenant = app.test_client().post("/_mock/tenants", json={"provider": "intacct"}).get_json()
+    assert tenant["client_id"] != "mock-client"
+    for client_id, secret, company in ((tenant["client_id"], tenant["client_secret"], "DEMO"),
+                                       ("mock-client", "mock-secret", tenant["company_id"])):
+        refused = ia.http.post(API + "/oauth2/token", data={
+            "grant_type": "client_credentials", "client_id": client_id, "client_secret": secret,
+            "username": f"admin@{company}"})
+        assert refused.status_code == 400 and refused.get_json()["error"] == "invalid_grant", (client_id, company)
+    own = ia.http.post(API + "/oauth2/token", data={
+        "grant_type": "client_credentials", "client_id": tenant["client_id"], "client_secret": tenant["client_secret"],
+        "username": f"jane@{tenant['company_id']}"})
+    assert own.status_code == 200

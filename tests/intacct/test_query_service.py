@@ -100,6 +100,6 @@ def test_bad_queries_name_the_problem(ia, body, error_id, part):
 
 def test_query_sees_only_the_callers_company(app, ia):
     from tests.intacct.conftest import IntacctClient
-    other = IntacctClient(app, ia.token_for("ann@OTHER")["access_token"])
+    other = IntacctClient(app, ia.token_for("ann@TWOSTEP")["access_token"])
     assert other.query(object=ENTRY).get_json()["ia::meta"]["totalCount"] == 0
     assert other.query(object="general-ledger/account").get_json()["ia::meta"]["totalCount"] == 9

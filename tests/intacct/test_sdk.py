@@ -32,6 +32,7 @@ def entry(amount):
                       {"txnType": "credit", "txnAmount": amount, "glAccount": {"id": "2000"}}]}
 
 
+@pytest.mark.state_outside_the_api  # adds 2100 entries straight into the books
 def test_sdk_round_trip(sdk_base):
     sdk = IntacctRESTSDK(username="admin@DEMO", client_id="mock-client", client_secret="mock-secret",
                          entity_id="US1")

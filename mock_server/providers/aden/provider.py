@@ -67,6 +67,17 @@ class AdenProvider(Provider):
             raise unauthorized(f"token expired at {wire.timestamp(found.expires_at)}")
         call.tenant, call.principal = self.state.caller(found)
 
+    def who(self, call: Call) -> dict[str, Any]:
+        return {"organisation": call.tenant.organisation_id, "entity": call.tenant.entity_id,
+                "user": call.principal.id}
+
+    def assume(self, call: Call, who: dict[str, Any]) -> None:
+        try:
+            call.tenant = self.state.entities[(who["organisation"], who["entity"])]
+            call.principal = self.state.users[who["organisation"]][who["user"]]
+        except KeyError:
+            raise unauthorized("the recorded caller no longer exists") from None
+
     def dispatch(self, call: Call) -> Reply:
         """D4: a retried key replays the first success; errors are not stored, so the key stays usable."""
         key = call.headers.get("X-Idempotency-Key")

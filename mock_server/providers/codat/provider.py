@@ -72,6 +72,14 @@ class CodatProvider(Provider):
             raise ApiError(403, "forbidden", FORBIDDEN)
         call.tenant = client
 
+    def who(self, call: Call) -> dict[str, Any]:
+        return {"client": call.tenant.id}
+
+    def assume(self, call: Call, who: dict[str, Any]) -> None:
+        call.tenant = self.state.clients.get(who.get("client"))
+        if call.tenant is None:
+            raise ApiError(401, "unauthorized", "Unauthorized")
+
     def render_error(self, error: ApiError, request_id: str, path: str) -> dict[str, Any]:
         message, items = error.message, error.details
         if error.code == "validation_error" and items is None:
@@ -116,6 +124,14 @@ class CodatProvider(Provider):
             book = company.book if company is not None else Book(client.id, clock=self.clock, ids=self.ids)
             tenants.append(Tenant(client.id, client.name, book))
         return tenants
+
+    def settle(self) -> None:
+        now = self.clock.now()
+        for client in list(self.state.clients.values()):
+            with client.lock:
+                companies = list(client.companies.values())
+            for company in companies:
+                company.settle(now)
 
     def create_tenant(self, base_url: str, name: str | None = None) -> dict[str, Any]:
         api_key, client = self.state.new_tenant(name)
@@ -310,7 +326,7 @@ class CodatProvider(Provider):
         now = self.clock.now()
         due = None if connection.push_outcome == "NeverComplete" else now + connection.push_delay
         push = PushOperation(self.ids.uuid(), company.id, connection.id, kind, now, due, connection.push_outcome,
-                             timeout)
+                             timeout, seed=self.ids.stream_seed())
         company.add_push(push)
         return push
 

@@ -92,6 +92,7 @@ class PushOperation:
     error_message: str | None = None
     submission: Submission | None = None
     entry_id: str | None = None
+    seed: int = 0  # of the id stream its completion draws from (IdGenerator.stream_seed)
 
     @property
     def deadline(self) -> datetime | None:
@@ -132,17 +133,29 @@ class Company:
             self.pending[push.key] = push
 
     def settle(self, now: datetime) -> None:
-        """Give every Pending push whose answer or deadline has come its final status, at that moment."""
+        """Give every Pending push whose answer or deadline has come its final status, at that moment. In the
+        order they came due, each at its own instant and in its own id stream: the books come out the same
+        whichever request settles them (a replayed log has none of the reads that settled them first)."""
         with self.lock:
-            for push in list(self.pending.values()):
+            due = []
+            for push in self.pending.values():
                 deadline = push.deadline
                 if deadline is not None and deadline <= now and (push.due is None or deadline < push.due):
-                    self._finish(push, "TimedOut", deadline)
+                    due.append((deadline, push.requested, push.key, push, True))
                 elif push.due is not None and push.due <= now:
-                    self.complete(push, push.due)
+                    due.append((push.due, push.requested, push.key, push, False))
+            for at, _, _, push, timed_out in sorted(due, key=lambda item: item[:3]):
+                if timed_out:
+                    self._finish(push, "TimedOut", at)
+                else:
+                    self.complete(push, at)
 
     def complete(self, push: PushOperation, at: datetime) -> None:
         """The platform answers `push` at `at` with the connection's configured outcome."""
+        with self.book.clock.pinned(at), self.book.ids.stream(push.seed):
+            self._complete(push, at)
+
+    def _complete(self, push: PushOperation, at: datetime) -> None:
         if push.outcome == "Failed":
             self._finish(push, "Failed", at, "The accounting platform rejected the push: the connection is "
                                               "configured with pushOutcome Failed.")

@@ -63,12 +63,13 @@ class CountProvider(Provider):
         client = self.state.clients.get(client_id)
         if client is None:
             raise unauthorized("invalid_signature", "Invalid HMAC signature.", "unknown x-client-id")
-        if self.state.rate_limiter is not None:
+        if self.state.rate_limiter is not None and not call.replaying:  # a recorded change was within limits
             wait = self.state.rate_limiter.hit(client_id)
             if wait is not None:
                 raise ApiError(429, "rate_limited", "Rate limit exceeded.", headers={"Retry-After": str(wait)})
-        if not stamp.isdigit():
-            raise unauthorized("invalid_signature", "Invalid HMAC signature.", "x-timestamp must be digits")
+        if not (stamp.isascii() and stamp.isdigit() and len(stamp) <= 13):
+            raise unauthorized("invalid_signature", "Invalid HMAC signature.",
+                               "x-timestamp must be Unix time in seconds or milliseconds (digits only)")
         seconds = int(stamp) / 1000 if int(stamp) > 10**12 else int(stamp)
         if abs(seconds - self.clock.timestamp()) > SKEW_SECONDS:
             raise unauthorized("invalid_signature", "Invalid HMAC signature.",
@@ -91,6 +92,16 @@ class CountProvider(Provider):
         except TokenInvalid:
             raise unauthorized("invalid_token", "The access token is invalid") from None
         call.tenant = self.state.workspaces[pair.tenant_id]
+
+    def who(self, call: Call) -> dict[str, Any]:
+        return {"client": getattr(call.principal, "id", None), "workspace": getattr(call.tenant, "id", None)}
+
+    def assume(self, call: Call, who: dict[str, Any]) -> None:
+        try:
+            call.principal = None if who.get("client") is None else self.state.clients[who["client"]]
+            call.tenant = None if who.get("workspace") is None else self.state.workspaces[who["workspace"]]
+        except KeyError as missing:
+            raise unauthorized("invalid_token", f"The recorded caller {missing} no longer exists") from None
 
     def render_error(self, error: ApiError, request_id: str, path: str) -> dict[str, Any]:
         body = {"status": "error", "statusCode": error.status, "error": ERROR_NAMES.get(error.code, error.code),

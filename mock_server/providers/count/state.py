@@ -9,7 +9,7 @@ from typing import Any, Mapping
 
 from ...auth.oauth import TokenPair, TokenStore
 from ...auth.ratelimit import RateLimiter
-from ...clock import Clock, IdGenerator
+from ...clock import LATEST, Clock, IdGenerator
 from ...ledger import Account, Book, Flow
 from ...wirecache import WireCache
 from ..marshal import load
@@ -18,7 +18,6 @@ from .catalog import SUB_TYPES
 
 ACCESS_TTL = timedelta(seconds=3600)
 REFRESH_TTL = timedelta(days=30)
-FIXTURE_TOKEN_TTL = timedelta(days=365)  # the pre-issued pair must outlive a working day of exploring
 RATE_LIMIT_PER_MINUTE = 100
 
 
@@ -67,10 +66,8 @@ class CountState:
                                  *((f"a token of {t['client']}", t["workspace"]) for t in fixtures.get("tokens", []))]:
             if workspace not in self.workspaces:
                 raise ValueError(f"count fixtures: {owner} names workspace {workspace}, which is not defined")
-        now = clock.now()
-        for raw in fixtures.get("tokens", []):
-            pair = TokenPair(raw["accessToken"], raw["refreshToken"], now + FIXTURE_TOKEN_TTL,
-                             now + FIXTURE_TOKEN_TTL, raw["client"], raw["workspace"])
+        for raw in fixtures.get("tokens", []):  # the fixtures' credentials: they never expire
+            pair = TokenPair(raw["accessToken"], raw["refreshToken"], LATEST, LATEST, raw["client"], raw["workspace"])
             self.tokens.add(pair)
             self.fixture_tokens.append(pair)
 

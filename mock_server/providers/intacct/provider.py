@@ -15,7 +15,7 @@ from ...ledger import (InvalidAmount, InvalidEntry, InvalidTransition, JournalEn
 from .. import Call, Provider, Reply, Runtime, Tenant, handles
 from . import rules, wire
 from .query import QueryError, run_query
-from .state import IntacctState, parse_username, to_date
+from .state import Client, IntacctState, parse_username, to_date
 
 TOKEN_PATH = "/oauth2/token"
 IDEMPOTENT = frozenset({"createJournalEntry", "submitJournalEntry", "approveJournalEntry", "declineJournalEntry",
@@ -82,6 +82,24 @@ class IntacctProvider(Provider):
         if call.operation.body_required and not call.raw_body.strip():
             raise ApiError(400, "payload_required", f"A {call.operation.method} request requires a payload")
 
+    def who(self, call: Call) -> dict[str, Any]:
+        if call.tenant is None:  # the token endpoint: the client it authenticated
+            return {"client": call.principal.id} if isinstance(call.principal, Client) else {}
+        return {"company": call.tenant.id, "user": call.principal["user"], "entity": call.principal["entity"]}
+
+    def assume(self, call: Call, who: dict[str, Any]) -> None:
+        if "client" in who:
+            call.principal = self.state.clients.get(who["client"])
+            if call.principal is None:
+                raise ApiError(401, "invalid_client", f"The recorded client {who['client']} no longer exists.")
+            return
+        if "company" not in who:
+            return
+        company = self.state.companies.get(who["company"])
+        if company is None:
+            raise self._auth_error("token_invalid", f"The recorded company {who['company']} no longer exists.")
+        call.tenant, call.principal = company, {"user": who.get("user"), "entity": who.get("entity")}
+
     def _auth_error(self, code: str, message: str) -> ApiError:
         status = self.state.auth_failure_status
         return ApiError(status, code, "Invalid token" if status == 400 else message,
@@ -133,16 +151,14 @@ class IntacctProvider(Provider):
                 "company_id": pair.tenant_id, "access_token": pair.access_token, "refresh_token": pair.refresh_token}
 
     def tenants(self) -> list[Tenant]:
-        """The companies that exist so far: fixture companies appear on first use (listing them creates none,
-        so looking does not shift the seeded ids)."""
         return [Tenant(c.id, c.name or c.id, c.book) for c in self.state.existing_companies()]
 
     def create_tenant(self, base_url: str, name: str | None = None) -> dict[str, Any]:
-        """A new company seeded like the first fixture token's (chart, journals, settings and entries), and a
-        token pair for its admin user from the fixture client."""
+        """A new company seeded like the first fixture token's (chart, journals, settings and entries), a client
+        of its own that reaches only it, and a token pair for its admin user."""
         template = self.state.fixture_tokens[0]
-        company = self.state.new_company(name, template.tenant_id)
-        pair = self.state.tokens.issue(template.client_id, company.id, user=template.claims["user"], entity=None)
+        company, client = self.state.new_company(name, template.tenant_id)
+        pair = self.state.tokens.issue(client.id, company.id, user=template.claims["user"], entity=None)
         return {**self._credentials(base_url, pair), "tenant": company.id}
 
     def dispatch(self, call: Call) -> Reply:
@@ -170,16 +186,13 @@ class IntacctProvider(Provider):
     @handles("getToken")
     def get_token(self, call: Call) -> Reply:
         body = call.body or {}
-        basic = call.request.authorization
-        client_id = body.get("client_id") or (basic.username if basic and basic.type == "basic" else None)
-        secret = body.get("client_secret") or (basic.password if basic and basic.type == "basic" else None)
-        client = self.state.clients.get(client_id or "")
-        if client is None or client.secret != secret:
-            raise ApiError(401, "invalid_client", "Client authentication failed: check client_id and client_secret.")
+        client = call.principal if call.replaying else self._client(call)
+        call.principal = client
         grant = body.get("grant_type")
         tokens = self.state.tokens
         if grant == "client_credentials":
             user, company, entity = self._username(body.get("username"))
+            self._check_reach(client, company)
             pair = tokens.issue(client.id, company, user=user, entity=entity)
         elif grant == "refresh_token":
             if not body.get("refresh_token"):
@@ -198,6 +211,16 @@ class IntacctProvider(Provider):
         return 200, {"access_token": pair.access_token, "token_type": "Bearer",
                      "expires_in": int(tokens.access_ttl.total_seconds()), "refresh_token": pair.refresh_token}
 
+    def _client(self, call: Call) -> Client:
+        """The client the token request authenticates, from the form body or HTTP Basic (RFC 6749 2.3.1)."""
+        body, basic = call.body or {}, call.request.authorization
+        client_id = body.get("client_id") or (basic.username if basic and basic.type == "basic" else None)
+        secret = body.get("client_secret") or (basic.password if basic and basic.type == "basic" else None)
+        client = self.state.clients.get(client_id or "")
+        if client is None or client.secret != secret:
+            raise ApiError(401, "invalid_client", "Client authentication failed: check client_id and client_secret.")
+        return client
+
     @staticmethod
     def _username(username: str | None) -> tuple[str, str, str | None]:
         try:
@@ -206,14 +229,23 @@ class IntacctProvider(Provider):
             raise ApiError(400, "invalid_request", "username must be userId@companyId or userId@companyId|entityId."
                            ) from None
 
+    def _check_reach(self, client: Any, company: str) -> None:
+        """A client reaches only the companies that authorized it; any other, or one that does not exist, is
+        refused as an invalid grant."""
+        if not self.state.reachable(client, company):
+            raise ApiError(400, "invalid_grant", f"Company {company} does not exist or has not authorized client "
+                                                 f"{client.id}.")
+
     def _redeem(self, client_id: str, code: str | None, redirect_uri: str | None) -> Any:
         """D3: a new code exchange revokes the same user's older tokens for that company."""
         if not code:
             raise ApiError(400, "invalid_request", "code is required for grant_type authorization_code.")
         tokens = self.state.tokens
-        username = self.state.codes.pop(code, None)
+        username = self.state.codes.get(code)
         if username is not None:
             user, company, entity = parse_username(username)
+            self._check_reach(self.state.clients[client_id], company)
+            del self.state.codes[code]
             tokens.revoke_where(lambda p: p.tenant_id == company and p.claims.get("user") == user)
             return tokens.issue(client_id, company, user=user, entity=entity)
         try:

@@ -1,7 +1,10 @@
 """Intacct's tenants: one company per company id, each with its own ledger, chart of accounts and journals.
 
-Companies appear the first time a token names them (dossier D4): every one starts with the fixture chart and
-journals; the companies listed in the fixtures also get their journal entries.
+The fixture companies (those under `companies`, and every one a fixture token or authorization code names) exist
+from the start, each with the fixture chart and journals and its own entries. An OAuth client reaches only the
+companies that authorized it (its `companies` in the fixtures; by default every fixture company), as a real
+company must authorize a sender ID; a token request for any other company is refused. A tenant made through the
+admin API is a new company with a client of its own that reaches nothing else.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ from datetime import date, datetime, timedelta
 from typing import Any, Mapping
 
 from ...auth.oauth import TokenPair, TokenStore
-from ...clock import Clock, IdGenerator
+from ...clock import LATEST, Clock, IdGenerator
 from ...idempotency import IdempotencyStore
 from ...ledger import Account, AccountKind, Book, Workflow
 
@@ -21,7 +24,6 @@ ACCESS_TTL = timedelta(seconds=3600)
 REFRESH_TTL = timedelta(days=30)
 CODE_TTL = timedelta(seconds=600)
 IDEMPOTENCY_TTL = timedelta(hours=24)
-FIXTURE_TOKEN_TTL = timedelta(days=365)  # the pre-issued token must outlive a working day of exploring
 
 # "Effective" states count in balances; reversed and reversalPending entries stay in the GL next to the
 # posted entry that offsets them.
@@ -97,6 +99,7 @@ class Company:
 class Client:
     id: str
     secret: str
+    companies: frozenset[str]  # the companies that authorized this client
 
 
 class IntacctState:
@@ -104,45 +107,48 @@ class IntacctState:
         self.clock, self.ids = clock, ids
         self.fixtures = fixtures
         self.auth_failure_status = int(fixtures.get("authFailureStatus", 401))
-        self.clients = {c["id"]: Client(c["id"], c["secret"]) for c in fixtures.get("clients", [])}
         self.codes: dict[str, str] = dict(fixtures.get("authorizationCodes") or {})  # code -> username
         self.tokens = TokenStore(clock, ids, access_ttl=ACCESS_TTL, refresh_ttl=REFRESH_TTL, code_ttl=CODE_TTL)
         self.idempotency = IdempotencyStore(clock, IDEMPOTENCY_TTL)
         self.companies: dict[str, Company] = {}
         self._lock = threading.Lock()
         self.fixture_tokens: list[TokenPair] = []
-        now = clock.now()
-        for raw in fixtures.get("tokens", []):
+        named = [parse_username(raw["username"])[1] for raw in fixtures.get("tokens", [])] + [
+            parse_username(username)[1] for username in self.codes.values()]
+        for company_id in dict.fromkeys([*(fixtures.get("companies") or {}), *named]):
+            self.companies[company_id] = self._new_company(company_id)
+        self.clients = {c["id"]: Client(c["id"], c["secret"], frozenset(c.get("companies") or self.companies))
+                        for c in fixtures.get("clients", [])}
+        for raw in fixtures.get("tokens", []):  # the fixtures' credentials: they never expire
             user, company, entity = parse_username(raw["username"])
-            pair = TokenPair(raw["accessToken"], raw["refreshToken"], now + FIXTURE_TOKEN_TTL,
-                             now + FIXTURE_TOKEN_TTL, raw["client"], company,
+            pair = TokenPair(raw["accessToken"], raw["refreshToken"], LATEST, LATEST, raw["client"], company,
                              {"user": user, "entity": entity})
             self.tokens.add(pair)
             self.fixture_tokens.append(pair)
 
     def company(self, company_id: str) -> Company:
-        """The company's books, created with the fixture chart (and fixture entries) on first use."""
-        with self._lock:
-            company = self.companies.get(company_id)
-            if company is None:
-                company = self.companies[company_id] = self._new_company(company_id)
-            return company
+        return self.companies[company_id]
 
     def existing_companies(self) -> list[Company]:
         with self._lock:
             return list(self.companies.values())
 
-    def new_company(self, name: str | None, template: str | None) -> Company:
-        """A company under a fresh id (never one in use or named in the fixtures), seeded like `template`'s
-        fixture company: the fixture chart and journals, plus `template`'s settings and entries."""
-        reserved = set(self.fixtures.get("companies") or {}) | {p.tenant_id for p in self.fixture_tokens}
+    def reachable(self, client: Client, company_id: str) -> bool:
+        return company_id in client.companies and company_id in self.companies
+
+    def new_company(self, name: str | None, template: str | None) -> tuple[Company, Client]:
+        """A company under a fresh id, seeded like `template`'s fixture company (the fixture chart and journals,
+        plus `template`'s settings and entries), and a new OAuth client that reaches it alone."""
         with self._lock:
             company_id = "T" + self.ids.token(4).upper()
-            while company_id in self.companies or company_id in reserved:
+            while company_id in self.companies:
                 company_id = "T" + self.ids.token(4).upper()
             company = self.companies[company_id] = self._new_company(company_id, settings_of=template)
             company.name = name or company_id
-            return company
+            client = Client(f"lm_intacct_client_{self.ids.token(6)}", f"lm_intacct_secret_{self.ids.token(16)}",
+                            frozenset({company_id}))
+            self.clients[client.id] = client
+            return company, client
 
     def _new_company(self, company_id: str, settings_of: str | None = None) -> Company:
         from .rules import seed_entries  # rules import this module's Company
