@@ -28,7 +28,8 @@ def read_json(raw: bytes) -> Any:
         shape = orjson.loads(raw)  # strict UTF-8, no lone surrogates, nesting bounded, all in C
     except orjson.JSONDecodeError as exc:
         raise ApiError(400, "validation_error", f"Malformed JSON body: {exc}.") from None
-    too_deep(shape)
+    if nests_deeper(shape, MAX_DEPTH, raw):
+        raise ApiError(400, "validation_error", f"The body nests more than {MAX_DEPTH} levels deep.")
     try:
         return json.loads(raw, parse_float=Decimal, parse_constant=_refuse_constant)
     except (ValueError, UnicodeDecodeError, RecursionError) as exc:
@@ -46,20 +47,25 @@ def read_yaml(raw: bytes | str) -> Any:
     return document
 
 
-def too_deep(value: Any, limit: int = MAX_DEPTH) -> None:
+def nests_deeper(value: Any, limit: int, raw: bytes | None = None) -> bool:
+    """Whether `value` (parsed from `raw`, when given) nests more than `limit` levels deep, without recursion."""
+    if raw is not None and raw.count(b"[") + raw.count(b"{") <= limit:  # fewer brackets cannot nest too deep
+        return False
     stack = [(value, 1)]
     while stack:
         node, depth = stack.pop()
         if isinstance(node, (dict, list)):
             if depth > limit:
-                raise ApiError(400, "validation_error", f"The body nests more than {limit} levels deep.")
+                return True
             stack.extend((child, depth + 1) for child in (node.values() if isinstance(node, dict) else node))
+    return False
 
 
 def too_large(document: Any) -> None:
     """Refuse a document whose aliases repeat its content more than MAX_GROWTH times over (a few hundred bytes
     of YAML can otherwise stand for gigabytes once written out), or that nests deeper than MAX_DEPTH."""
-    too_deep(document)
+    if nests_deeper(document, MAX_DEPTH):
+        raise ApiError(400, "validation_error", f"The document nests more than {MAX_DEPTH} levels deep.")
     distinct = _count(document, distinct=True, budget=MAX_NODES)
     budget = min(MAX_NODES, max(MIN_BUDGET, MAX_GROWTH * distinct))
     if _count(document, distinct=False, budget=budget) > budget:

@@ -18,6 +18,8 @@ from urllib.parse import parse_qsl, urlencode
 
 import orjson
 
+from .bodies import nests_deeper
+
 SECRET = re.compile(r"authorization|signature|secret|token|password|api[-_]?key|cookie|credential", re.IGNORECASE)
 # `name: value` / `name=value` / `"name": "value"` in text that is not JSON or a form: the value goes.
 _SECRET_IN_TEXT = re.compile(
@@ -26,21 +28,29 @@ _SECRET_IN_TEXT = re.compile(
 REDACTED = "<redacted>"
 MAX_BODY = 4000  # characters of a non-JSON body shown
 MAX_STORED = 32 * 1024  # bytes of a body kept
+MAX_SHOWN_DEPTH = 200  # orjson writes 255 levels at most; the templates leave room under that
 
 
 @dataclass(frozen=True, slots=True)
 class Exchange:
-    """One side of an exchange as it went over the wire; a body over MAX_STORED bytes is not kept."""
+    """One side of an exchange as it went over the wire; a body over MAX_STORED bytes is not kept. Headers are
+    an answer's (name, value) pairs, or a request's header entries of its WSGI environ (picking them out is a
+    fifth of the cost of reading every header through werkzeug; names are spelt out when shown)."""
 
-    headers: tuple[tuple[str, str], ...]
+    headers: Any
     body: bytes
     content_type: str | None
     size: int
 
     @classmethod
-    def of(cls, headers: Iterable[tuple[str, str]], body: bytes, content_type: str | None) -> "Exchange":
-        # Copied: a request's header object holds its WSGI environ, and with it the whole body.
+    def of(cls, headers: list[tuple[str, str]], body: bytes, content_type: str | None) -> "Exchange":
         return cls(tuple(headers), body if len(body) <= MAX_STORED else b"", content_type, len(body))
+
+    @classmethod
+    def of_request(cls, environ: Mapping[str, Any], body: bytes, content_type: str | None) -> "Exchange":
+        # Never the environ itself: it holds the input stream (and a test client's, the request), so the body.
+        kept = {k: v for k, v in environ.items() if k[:5] == "HTTP_" or k in ("CONTENT_TYPE", "CONTENT_LENGTH")}
+        return cls(kept, body if len(body) <= MAX_STORED else b"", content_type, len(body))
 
     def shown(self) -> dict[str, Any]:
         if self.size > MAX_STORED:
@@ -50,7 +60,7 @@ class Exchange:
                 body = redact_body(self.body, self.content_type)
             except Exception:  # a body so odd that even redacting it fails is shown as its size alone
                 body = f"<{self.size} bytes that cannot be shown>"
-        return {"headers": redact_headers(self.headers), "body": body}
+        return {"headers": redact_headers(_pairs(self.headers)), "body": body}
 
 
 class RequestJournal:
@@ -80,6 +90,14 @@ class RequestJournal:
             self._entries.clear()
 
 
+def _pairs(headers: Any) -> Iterable[tuple[str, str]]:
+    if not isinstance(headers, Mapping):
+        return headers
+    return [(key[5:].replace("_", "-").title() if key.startswith("HTTP_") else key.replace("_", "-").title(), value)
+            for key, value in headers.items()
+            if key.startswith("HTTP_") or key in ("CONTENT_TYPE", "CONTENT_LENGTH") and value]
+
+
 def redact_headers(headers: Iterable[tuple[str, str]]) -> dict[str, str]:
     return {name: REDACTED if SECRET.search(name) else value for name, value in headers}
 
@@ -97,9 +115,12 @@ def redact_body(raw: bytes, content_type: str | None) -> Any:
         return None
     if content_type and "json" in content_type:
         try:
-            return _redact(orjson.loads(raw))
+            document = orjson.loads(raw)
         except orjson.JSONDecodeError:
             pass
+        else:  # deeper than orjson writes (the journal's answer, the inspector) it is shown as text
+            if not nests_deeper(document, MAX_SHOWN_DEPTH, raw):
+                return _redact(document)
     text = raw.decode("utf-8", "replace")
     if content_type and "x-www-form-urlencoded" in content_type:
         return redact_query(text)

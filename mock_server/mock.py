@@ -40,38 +40,35 @@ REPLAY: ContextVar[tuple[datetime, int, dict | None] | None] = ContextVar("repla
 class Gate:
     """Requests pass together; a world operation waits until they are out and passes alone (new requests wait
     behind it, so it is never starved). Re-entrant: a request or world operation replaying records runs them as
-    requests inside itself."""
+    requests inside itself. `enter`/`leave` rather than a context manager: this runs on every request."""
 
     def __init__(self) -> None:
         self._state = threading.Condition(threading.Lock())
         self._inside = 0
         self._alone: int | None = None  # the thread passing alone
         self._waiting = 0
-        self._mine = threading.local()  # how deep this thread is inside `together`
+        self._mine = threading.local()  # how deep this thread is inside
 
-    @contextmanager
-    def together(self) -> Iterator[None]:
-        depth = getattr(self._mine, "depth", 0)
+    def enter(self) -> None:
+        mine = self._mine
+        depth = getattr(mine, "depth", 0)
+        mine.depth = depth + 1
         if depth or self._alone == threading.get_ident():
-            self._mine.depth = depth + 1
-            try:
-                yield
-            finally:
-                self._mine.depth = depth
             return
         with self._state:
             while self._alone is not None or self._waiting:
                 self._state.wait()
             self._inside += 1
-        self._mine.depth = 1
-        try:
-            yield
-        finally:
-            self._mine.depth = 0
-            with self._state:
-                self._inside -= 1
-                if not self._inside:
-                    self._state.notify_all()
+
+    def leave(self) -> None:
+        mine = self._mine
+        mine.depth -= 1
+        if mine.depth or self._alone == threading.get_ident():
+            return
+        with self._state:
+            self._inside -= 1
+            if not self._inside:
+                self._state.notify_all()
 
     @contextmanager
     def alone(self) -> Iterator[None]:
@@ -403,8 +400,12 @@ def _belongs(entry: Mapping[str, Any]) -> str | None:
 
 def _jsonable(fixtures: Mapping[str, Any]) -> dict[str, Any]:
     """Fixtures as JSON has them (YAML dates become strings; numbers stay numbers), so the state file and
-    exports carry them, and an export imported and exported again is the same document."""
-    return orjson.loads(orjson.dumps(fixtures, default=_plain_json, option=orjson.OPT_NON_STR_KEYS))
+    exports carry them, and an export imported and exported again is the same document. An integer beyond 64
+    bits is refused: no JSON reader a client uses carries it back."""
+    try:
+        return orjson.loads(orjson.dumps(fixtures, default=_plain_json, option=orjson.OPT_NON_STR_KEYS))
+    except orjson.JSONEncodeError as exc:
+        raise ApiError(400, "validation_error", f"These fixtures cannot be stored: {exc}.") from None
 
 
 def _plain_json(value: Any) -> Any:

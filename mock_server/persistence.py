@@ -20,7 +20,7 @@ import threading
 import zlib
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any, Mapping
 
 import orjson
 
@@ -41,12 +41,12 @@ class Unwritable(Exception):
     """The log cannot take a record now (deleted directory, read-only or full disk): nothing was acknowledged."""
 
 
-def record(method: str, path: str, query: str, headers: Any, body: bytes, at: str, seed: int, *,
-           provider: str, operation: str, tenant: str | None, who: Mapping[str, Any],
-           kept_headers: Iterable[str] = KEPT_HEADERS) -> dict[str, Any]:
+def record(method: str, path: str, query: str, headers: dict[str, str], body: bytes, at: str, seed: int, *,
+           provider: str, operation: str, tenant: str | None, who: Mapping[str, Any]) -> dict[str, Any]:
+    """`headers`: the ones the change needs again (KEPT_HEADERS and those its operation declares), never a
+    credential: a replay assumes `who` made it instead of authenticating again."""
     return {"v": 2, "at": at, "seed": seed, "provider": provider, "operation": operation, "tenant": tenant,
-            "who": dict(who), "method": method, "path": path, "query": query,
-            "headers": {name: value for name in kept_headers if (value := headers.get(name)) is not None},
+            "who": dict(who), "method": method, "path": path, "query": query, "headers": headers,
             "body": base64.b64encode(body).decode() if body else ""}
 
 

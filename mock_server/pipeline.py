@@ -48,6 +48,8 @@ WORLD = frozenset({(admin.NAME, "importState"), (admin.NAME, "reset"), (admin.NA
 LARGE_BODIES = frozenset({(admin.NAME, "importState"), (admin.NAME, "loadFixtures")})
 # Faults are the operator's instruments for this process, not state: a `times: 1` rule replayed after a restart
 # would fire again. They are neither written to the log nor exported.
+# The words journal.SECRET looks for: a body without any holds no secret-looking name, and need not be walked.
+_SECRET_WORDS = (b"auth", b"signature", b"secret", b"token", b"password", b"key", b"cookie", b"credential")
 UNRECORDED = frozenset({(admin.NAME, "addFault"), (admin.NAME, "deleteFault"), (admin.NAME, "clearFaults")})
 
 
@@ -113,7 +115,8 @@ def pipeline(mock: Mock, name: str, current: Callable[[], Provider], operation: 
     world = (name, operation.id) in WORLD
     changes = operation.changes
     recorded = changes and not world and (name, operation.id) not in UNRECORDED
-    kept_headers = persistence.KEPT_HEADERS + tuple(h for h in operation.header_names if not SECRET.search(h))
+    kept_headers = {name: _environ_key(name) for name in (
+        *persistence.KEPT_HEADERS, *(h for h in operation.header_names if not SECRET.search(h)))}
     clock, ids = mock.runtime.clock, mock.runtime.ids
 
     def run(request: Request, path_args: dict[str, str]) -> Answer:
@@ -123,21 +126,28 @@ def pipeline(mock: Mock, name: str, current: Callable[[], Provider], operation: 
         raw_body = request.get_data() if has_body else b""
         replay = REPLAY.get()
         at, seed, who = replay or (clock.now(), ids.next_seed(), None)
-        with (mock.gate.alone() if world else mock.gate.together()), \
-                (mock.write_lock if changes else nullcontext()), clock.pinned(at), ids.stream(seed):
-            if recorded and replay is None:
-                try:
-                    mock.writes.ready()
-                except Unwritable as exc:  # refused before anything changed
-                    return _unavailable(current(), exc, request.path)
-            call = Call(operation, request, mock.runtime.request_ids.uuid(), raw_body, path=path_args,
-                        replaying=replay is not None, who=who)
-            if world:
+        if world:
+            with mock.gate.alone(), mock.write_lock, clock.pinned(at), ids.stream(seed):
+                call = Call(operation, request, mock.runtime.request_ids.uuid(), raw_body, path=path_args,
+                            replaying=replay is not None, who=who)
                 call.own_record = lambda: as_record(request, raw_body, at, seed, call)
-            response = handle(request, path_args, call)
-            if recorded and response.status_code < 400 and replay is None:
-                response = persist(request, raw_body, at, seed, call, response)
-        return response
+                return handle(request, path_args, call)
+        mock.gate.enter()
+        try:
+            with (mock.write_lock if changes else nullcontext()), clock.pinned(at), ids.stream(seed):
+                if recorded and replay is None:
+                    try:
+                        mock.writes.ready()
+                    except Unwritable as exc:  # refused before anything changed
+                        return _unavailable(current(), exc, request.path)
+                call = Call(operation, request, mock.runtime.request_ids.uuid(), raw_body, path=path_args,
+                            replaying=replay is not None, who=who)
+                response = handle(request, path_args, call)
+                if recorded and response.status_code < 400 and replay is None:
+                    response = persist(request, raw_body, at, seed, call, response)
+            return response
+        finally:
+            mock.gate.leave()
 
     def as_record(request: Request, raw_body: bytes, at: datetime, seed: int, call: Call) -> dict[str, Any]:
         """The change as the log keeps it: who made it instead of their credentials, the query parameters the
@@ -146,16 +156,20 @@ def pipeline(mock: Mock, name: str, current: Callable[[], Provider], operation: 
         if query:  # what the operation reads: an unknown parameter may be someone's secret
             query = urlencode([(k, v) for k, v in parse_qsl(query, keep_blank_values=True)
                                if k in operation.query_names])
-        return persistence.record(request.method, request.path[len(mock.prefix_of(name)):], query,
-                                  request.headers, _kept_body(raw_body, call), at.isoformat(), seed, provider=name,
-                                  operation=operation.id, tenant=_tenant_of(call), who=current().who(call),
-                                  kept_headers=kept_headers)
+        environ = request.environ
+        headers = {header: value for header, key in kept_headers.items() if (value := environ.get(key)) is not None}
+        return persistence.record(request.method, request.path[len(mock.prefix_of(name)):], query, headers,
+                                  _kept_body(raw_body, call), at.isoformat(), seed, provider=name,
+                                  operation=operation.id, tenant=_tenant_of(call), who=current().who(call))
 
     def _kept_body(raw_body: bytes, call: Call) -> bytes:
         if not operation.has_body:
             return b""  # nothing the operation reads, so nothing to keep
         if name == admin.NAME or not isinstance(call.body, dict):
             return raw_body  # posted fixtures are state, secrets and all
+        lowered = raw_body.lower()
+        if not any(word in lowered for word in _SECRET_WORDS):  # nothing that looks secret: nothing to walk
+            return raw_body
         kept, changed = _undeclared_secrets_out(call.body, operation.body_names)
         if not changed:
             return raw_body
@@ -209,6 +223,11 @@ def pipeline(mock: Mock, name: str, current: Callable[[], Provider], operation: 
     return run
 
 
+def _environ_key(header: str) -> str:
+    key = header.upper().replace("-", "_")
+    return key if key in ("CONTENT_TYPE", "CONTENT_LENGTH") else "HTTP_" + key
+
+
 def _undeclared_secrets_out(value: Any, declared: frozenset[str]) -> tuple[Any, bool]:
     """`value` with what sits under a secret-looking name the schema does not declare replaced: no handler reads
     it, so the log has no reason to keep it."""
@@ -250,7 +269,7 @@ def _account(mock: Mock, name: str, operation: Operation, request: Request, call
         "operation": operation.id, "tenant": tenant, "method": request.method, "path": request.path,
         "query": request.query_string.decode("utf-8", "replace"), "status": response.status_code,
         "duration_ms": elapsed_ms},
-        Exchange.of(request.headers, call.raw_body, request.content_type),
+        Exchange.of_request(request.environ, call.raw_body, request.content_type),
         Exchange.of(response.headers, response.body, Answer.content_type))
 
 

@@ -64,11 +64,11 @@ def acceptable_body_hashes(method: str, body: bytes) -> Iterator[str]:
     if not stripped or stripped == b"{}":
         yield from ("", EMPTY_OBJECT_HASH)
         return
-    try:
-        compact = _stringify(json.loads(stripped))
-    except ValueError:
+    try:  # a body no JavaScript client could have produced has no second form
+        compact = _stringify(json.loads(stripped)).encode()
+    except (ValueError, RecursionError):  # UnicodeEncodeError (a lone surrogate) is a ValueError
         return
-    yield hashlib.sha256(compact.encode()).hexdigest()
+    yield hashlib.sha256(compact).hexdigest()
 
 
 def _stringify(value: object) -> str:
