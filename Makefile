@@ -11,7 +11,7 @@ $(BIN)/ledger-mock: pyproject.toml
 	$(BIN)/python -m compileall -q mock_server contract_tests  # as pip does for a regular install
 	touch $@
 
-.PHONY: install serve test bench
+.PHONY: install serve test bench soak
 install: $(BIN)/ledger-mock
 
 serve: install
@@ -22,3 +22,6 @@ test: install
 
 bench: install  # ledger-mock against Stoplight Prism, and scaling (installs wrk and Prism when missing)
 	$(BIN)/python bench/bench.py $(ARGS)
+
+soak: install  # ten minutes of mixed traffic; RSS minute by minute (README, Performance)
+	$(BIN)/python bench/soak.py $(ARGS)

@@ -77,6 +77,13 @@ def money_fields(names: frozenset[str]) -> Check:
     return money_fields_are_two_decimal_amounts
 
 
+IDEMPOTENCY_HEADERS = ("idempotency-key", "x-idempotency-key")
+
+
+def idempotency_key(case: Any) -> str | None:
+    return next((v for k, v in (case.headers or {}).items() if k.lower() in IDEMPOTENCY_HEADERS), None)
+
+
 def reads_back(document: Mapping[str, Any], unwrap: Callable[[Any], Any], session: Any, base_url: str) -> Check:
     """A created record reads back identical through the GET of its collection item that its 201 links to."""
     getters = _linked_getters(document)

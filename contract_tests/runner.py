@@ -71,7 +71,9 @@ def credentials_for(plugin: ModuleType, provider: str, given: Mapping[str, str],
 
 @contextmanager
 def in_process_mock(provider: str) -> Iterator[tuple[str, dict[str, str]]]:
-    """The mock on a free loopback port, provider rate limits off (a fuzz run is not a client to throttle)."""
+    """The mock on a free loopback port, provider rate limits off (a fuzz run is not a client to throttle), and
+    strict: the run checks the spec as a contract, so what a provider would only ignore (with a warning) is
+    refused, as the spec's `additionalProperties: false` says."""
     import logging
 
     from werkzeug.serving import make_server
@@ -80,7 +82,7 @@ def in_process_mock(provider: str) -> Iterator[tuple[str, dict[str, str]]]:
     from mock_server.config import Config
 
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    app = create_app(Config(providers=(provider,), rate_limiting=False))
+    app = create_app(Config(providers=(provider,), rate_limiting=False, refuse_ignored=True))
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

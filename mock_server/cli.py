@@ -28,7 +28,8 @@ def main() -> None:
 @click.option("--freeze-time", type=click.DateTime(formats=["%Y-%m-%dT%H:%M:%S", "%Y-%m-%d"]),
               help="Start with the clock frozen at this UTC time")
 @click.option("--no-rate-limit", is_flag=True, help="Disable provider rate limits (load tests, fuzzing)")
-@click.option("--strict", is_flag=True, help="Validate every response against the spec (500 on violation)")
+@click.option("--strict", is_flag=True, help="Refuse (400) the query parameters and body fields the provider would "
+                                            "ignore, instead of warning; validate every response (500 on violation)")
 @click.option("--threads", default=1, show_default=True, type=click.IntRange(1, 64),
               help="Python threads serving requests. One is fastest (they share one interpreter lock; more "
                    "only add hand-offs); raise it when injected latency should not hold up other requests")
@@ -60,7 +61,7 @@ def serve(host: str, port: int, fixtures: Path | None, providers: str | None, ro
         click.echo(f"admin token (the server listens beyond localhost): {admin_token}", err=True)
     config = Config(providers=selected, fixtures=fixtures.resolve() if fixtures else None,
                     root_provider=root_provider, seed=None if seed < 0 else seed, frozen_time=freeze_time,
-                    rate_limiting=not no_rate_limit, validate_responses=strict,
+                    rate_limiting=not no_rate_limit, validate_responses=strict, refuse_ignored=strict,
                     public_base_url=f"http://{host}:{port}", admin_token=admin_token, log_level=log_level,
                     state_file=state_file.resolve() if state_file else None, max_tenants=max_tenants,
                     body_timeout_s=body_timeout)
@@ -196,6 +197,29 @@ def drift(provider: str, vendor_specs: tuple[Path, ...], report: Path | None, fa
     if report:
         report.write_text(text, encoding="utf-8")
     sys.exit(1 if fail_on_breaking and any(d.breaking for d in differences) else 0)
+
+
+@main.command()
+@click.option("--write", is_flag=True, help="Write docs/fidelity/<provider>.md instead of checking them")
+@click.option("--docs", type=click.Path(file_okay=False, path_type=Path), default=Path("docs/fidelity"),
+              show_default=True, help="Where the pages live")
+def fidelity(write: bool, docs: Path) -> None:
+    """Check (or --write) the departures pages generated from openapi/<provider>.fidelity.yaml."""
+    from . import data_dir, fidelity as ledgers, providers, read_yaml
+
+    stale = []
+    for name in providers.names():
+        spec = read_yaml(data_dir("openapi") / f"{name}.yaml")
+        text = ledgers.page(ledgers.load(name), ledgers.title(spec))
+        page = docs / f"{name}.md"
+        if write:
+            page.parent.mkdir(parents=True, exist_ok=True)
+            page.write_text(text, encoding="utf-8")
+            click.echo(f"wrote {page}")
+        elif not page.exists() or page.read_text(encoding="utf-8") != text:
+            stale.append(str(page))
+    if stale:
+        raise click.ClickException(f"not current: {', '.join(stale)}; run `ledger-mock fidelity --write`")
 
 
 if __name__ == "__main__":

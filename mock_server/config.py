@@ -16,6 +16,7 @@ class Config:
     frozen_time: datetime | None = None
     rate_limiting: bool = True  # off for load and fuzz runs
     validate_responses: bool = False  # strict: a response that breaks the spec becomes a 500
+    refuse_ignored: bool = False  # strict: what the provider would ignore (and the mock warns about) is a 400
     max_body_bytes: int = 1 << 20
     max_import_bytes: int = 1 << 32  # PUT /_mock/state and POST /_mock/fixtures: any export must import back
     body_timeout_s: float = 30.0  # a body must arrive within this, plus a second per MiB (served only)

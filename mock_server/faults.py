@@ -13,11 +13,14 @@ from decimal import Decimal
 from typing import Any, Callable, Mapping
 
 from .clock import Clock, IdGenerator
-from .errors import ApiError
+from .errors import ApiError, excerpt
 
 HEADER = "X-Ledger-Mock-Fault"
 MAX_LATENCY_MS = 60_000
-CODES = {400: "validation_error", 401: "unauthorized", 403: "forbidden", 404: "not_found", 409: "conflict",
+# The neutral code of a forced status (the names the pipeline gives its own 405, 408, 413 and 415); each provider
+# renders it as the code it uses for that status. Other statuses are `error`: a provider picks its closest code.
+CODES = {400: "validation_error", 401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
+         408: "request_timeout", 409: "conflict", 413: "payload_too_large", 415: "unsupported_media_type",
          422: "unprocessable", 429: "rate_limited", 500: "internal_error", 502: "bad_gateway",
          503: "service_unavailable", 504: "gateway_timeout"}
 
@@ -27,7 +30,12 @@ class FaultError(ValueError):
 
 
 class InjectedFault(ApiError):
-    """An error the operator asked for: deliberately outside the spec, so strict mode lets it through."""
+    """An error the operator asked for: deliberately outside the spec, so strict mode lets it through. `worded`:
+    the operator wrote its message; otherwise a provider whose error text is its code (Codat) may use its own."""
+
+    def __init__(self, status: int, code: str, message: str, *, worded: bool = False, **kwargs: Any):
+        super().__init__(status, code, message, **kwargs)
+        self.worded = worded
 
 
 @dataclass
@@ -83,8 +91,9 @@ def parse(raw: Mapping[str, Any], fault_id: str) -> Fault:
     known = set(Fault.__dataclass_fields__) - {"id"}
     unknown = set(raw) - known
     if unknown:
-        raise FaultError(f"unknown fault field(s): {', '.join(sorted(map(str, unknown)))}; known: "
-                         f"{', '.join(sorted(known))}")
+        names = sorted(map(str, unknown))
+        shown = ", ".join(excerpt(n) for n in names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+        raise FaultError(f"unknown fault field(s): {shown}; known: {', '.join(sorted(known))}")
     latency = raw.get("latency_ms")
     if latency is not None:
         pair = [latency, latency] if not isinstance(latency, (list, tuple)) else list(latency)
@@ -122,7 +131,7 @@ def from_header(value: str, fault_id: str) -> Fault:
             else:
                 raw[key] = text
         except ValueError:
-            raise FaultError(f"{key} must be a number, not {text[:20]!r}") from None
+            raise FaultError(f"{excerpt(key)} must be a number, not {text[:20]!r}") from None
     return parse(raw, fault_id)
 
 
@@ -205,7 +214,8 @@ class Faults:
         if failing is not None:
             headers = {"Retry-After": "1"} if failing.status in (429, 503) else None
             raise InjectedFault(failing.status, CODES.get(failing.status, "error"),
-                           failing.message or f"Injected fault: {failing.status}.", headers=headers)
+                                failing.message or f"Injected fault: {failing.status}.", headers=headers,
+                                worded=failing.message is not None)
 
     def _over_limit(self, rule: Fault, tenant: str | None) -> int | None:
         now = self.clock.timestamp()

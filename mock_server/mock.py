@@ -376,12 +376,17 @@ class Mock:
         return next(prefix for prefix, mounted in self.mounts.items() if mounted == name)
 
     def provider_at(self, path: str) -> Provider | None:
+        mount = self.mount_at(path)
+        return self.providers[mount[1]] if mount else None
+
+    def mount_at(self, path: str) -> tuple[str, str] | None:
+        """(prefix, provider name) of the mount `path` falls under, the longest prefix winning."""
         best = None
         for prefix, name in self.mounts.items():
             if (path == prefix or path.startswith(prefix + "/") or prefix == "") and (
                     best is None or len(prefix) > len(best[0])):
                 best = (prefix, name)
-        return self.providers[best[1]] if best else None
+        return best
 
 
 def _belongs(entry: Mapping[str, Any]) -> str | None:

@@ -24,9 +24,9 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 from werkzeug.http import HTTP_STATUS_CODES
 from werkzeug.wrappers import Request
 
-from . import admin, faults, persistence
+from . import admin, faults, fidelity, persistence
 from .bodies import read_json, read_yaml
-from .errors import ApiError
+from .errors import ApiError, excerpt
 from .journal import REDACTED, SECRET, Exchange
 from .ledger import LedgerError
 from .mock import REPLAY, Mock
@@ -72,9 +72,10 @@ class Front:
         try:
             endpoint, path_args = self.routes.match(request.path, request.method)
         except NotFound:  # an inspector page, or a 404 rendered by http_error
-            return self.flask(environ, start_response)
+            return (not_mocked(self.mock, request) or self.flask)(environ, start_response)
         except MethodNotAllowed as exc:
-            return http_error(self.mock, request.path, exc.code, exc.valid_methods)(environ, start_response)
+            return (not_mocked(self.mock, request)
+                    or http_error(self.mock, request.path, exc.code, exc.valid_methods))(environ, start_response)
         request.max_content_length = self.limits[endpoint]
         try:
             response = self.pipelines[endpoint](request, path_args)
@@ -103,6 +104,21 @@ def http_error(mock: Mock, path: str, status: int, allowed: Any = None) -> "Answ
     return _error_response(_renderer(mock, path), error, mock.runtime.request_ids.uuid(), None, path)
 
 
+def not_mocked(mock: Mock, request: Request) -> "Answer | None":
+    """A 501 in the provider's envelope for an operation the real provider has and this mock does not serve (its
+    departures ledger lists them), so a client can tell "not mocked" from "not found"."""
+    mount = mock.mount_at(request.path)
+    if mount is None:
+        return None
+    prefix, name = mount
+    missing = fidelity.load(name).unmocked(request.method, request.path[len(prefix):])
+    if missing is None:
+        return None
+    error = ApiError(501, "not_mocked", f"{missing.method} {missing.path} ({missing.title}) is an operation of the "
+                                        f"real API that ledger-mock does not mock; see /_mock/fidelity/{name}.")
+    return _error_response(mock.providers[name], error, mock.runtime.request_ids.uuid(), None, request.path)
+
+
 def unexpected(mock: Mock, request: Request) -> "Answer":
     log.exception("unhandled error on %s %s", request.method, request.path)
     error = ApiError(500, "internal_error", "Something went wrong.")
@@ -118,6 +134,11 @@ def pipeline(mock: Mock, name: str, current: Callable[[], Provider], operation: 
     kept_headers = {name: _environ_key(name) for name in (
         *persistence.KEPT_HEADERS, *(h for h in operation.header_names if not SECRET.search(h)))}
     clock, ids = mock.runtime.clock, mock.runtime.ids
+    # What the real provider does with input it does not know: refuse it, or ignore it (and the mock warns).
+    ledger = None if name == admin.NAME else fidelity.load(name)
+    ignores_query, ignores_body = (ledger is not None and ledger.unknown_query == "ignore",
+                                   ledger is not None and ledger.unknown_body == "ignore")
+    strict = mock.runtime.config.refuse_ignored
 
     def run(request: Request, path_args: dict[str, str]) -> Answer:
         # Read only what the request says it sends (RFC 9112 section 6.3): asking the server for the body of a
@@ -129,7 +150,8 @@ def pipeline(mock: Mock, name: str, current: Callable[[], Provider], operation: 
         if world:
             with mock.gate.alone(), mock.write_lock, clock.pinned(at), ids.stream(seed):
                 call = Call(operation, request, mock.runtime.request_ids.uuid(), raw_body, path=path_args,
-                            replaying=replay is not None, who=who)
+                            replaying=replay is not None, who=who,
+                            strict=strict and replay is None)
                 call.own_record = lambda: as_record(request, raw_body, at, seed, call)
                 return handle(request, path_args, call)
         mock.gate.enter()
@@ -141,7 +163,8 @@ def pipeline(mock: Mock, name: str, current: Callable[[], Provider], operation: 
                     except Unwritable as exc:  # refused before anything changed
                         return _unavailable(current(), exc, request.path)
                 call = Call(operation, request, mock.runtime.request_ids.uuid(), raw_body, path=path_args,
-                            replaying=replay is not None, who=who)
+                            replaying=replay is not None, who=who,
+                            strict=strict and replay is None)
                 response = handle(request, path_args, call)
                 if recorded and response.status_code < 400 and replay is None:
                     response = persist(request, raw_body, at, seed, call, response)
@@ -202,10 +225,18 @@ def pipeline(mock: Mock, name: str, current: Callable[[], Provider], operation: 
                 provider.authenticate(call)
             if name != admin.NAME and not replaying:
                 mock.faults.apply(name, operation.id, _tenant_of(call), request.headers.get(faults.HEADER))
-            found = operation.read_parameters(path_args, request.args.to_dict(flat=False), request.headers)
+            query = request.args.to_dict(flat=False)
+            undeclared = operation.undeclared_query(query)
+            if undeclared and not ignores_query:
+                operation.refuse_undeclared_query(undeclared)
+            if undeclared:
+                call.warn(f"{_listed('query parameter', undeclared)} {operation.id} does not read; the provider "
+                          "ignores them")
+            found = operation.read_parameters(path_args, query, request.headers)
             call.path, call.query, call.headers = found["path"], found["query"], found["header"]
             if operation.has_body:
-                call.body = _read_body(request, operation, call.raw_body)
+                call.body = _read_body(request, operation, call,
+                                        "schema" if name == admin.NAME else "drop" if ignores_body else "refuse")
             reply = provider.dispatch(call)
         except ApiError as error:
             checked = None if isinstance(error, faults.InjectedFault) else operation
@@ -216,6 +247,8 @@ def pipeline(mock: Mock, name: str, current: Callable[[], Provider], operation: 
         else:
             status, payload, headers = reply if len(reply) == 3 else (*reply, {})
             response = _json_response(status, payload, headers, operation)
+        if call.warnings:
+            response.headers.extend(("X-Ledger-Mock-Warning", _header_safe(w)) for w in _shown(call.warnings))
         if not replaying:
             _account(mock, name, operation, request, call, response, started)
         return response
@@ -268,7 +301,7 @@ def _account(mock: Mock, name: str, operation: Operation, request: Request, call
         "at": mock.runtime.clock.now().isoformat(), "request_id": call.request_id, "provider": name,
         "operation": operation.id, "tenant": tenant, "method": request.method, "path": request.path,
         "query": request.query_string.decode("utf-8", "replace"), "status": response.status_code,
-        "duration_ms": elapsed_ms},
+        "duration_ms": elapsed_ms, **({"warnings": call.warnings} if call.warnings else {})},
         Exchange.of_request(request.environ, call.raw_body, request.content_type),
         Exchange.of(response.headers, response.body, Answer.content_type))
 
@@ -279,7 +312,8 @@ def _renderer(mock: Mock, path: str) -> Provider | None:
     return mock.provider_at(path)
 
 
-def _read_body(request: Request, operation: Operation, raw: bytes) -> Any:
+def _read_body(request: Request, operation: Operation, call: Call, undeclared: str) -> Any:
+    raw = call.raw_body
     if not raw.strip():
         if operation.body_required:
             raise ApiError(400, "validation_error", "A JSON request body is required.")
@@ -288,15 +322,38 @@ def _read_body(request: Request, operation: Operation, raw: bytes) -> Any:
     if media_type not in operation.body_media_types:
         raise ApiError(415, "unsupported_media_type",
                        f"Content-Type must be {' or '.join(operation.body_media_types)}, not "
-                       f"{media_type[:100] or 'missing'}.")
+                       f"{excerpt(media_type) or 'missing'}.")
     if media_type == "application/x-www-form-urlencoded":  # OAuth token endpoints (RFC 6749 section 4)
         body: Any = dict(parse_qsl(raw.decode("utf-8", "replace"), keep_blank_values=True))
     elif media_type.endswith("yaml"):  # fixtures posted to the admin API
         body = read_yaml(raw)
     else:
         body = read_json(raw)
-    operation.check_body(body)
+    call.ignored = operation.check_body(body, undeclared=undeclared)
+    if call.ignored:
+        call.warn(f"{_listed('body field', call.ignored)} {operation.id} does not read; the provider ignores them")
     return body
+
+
+def _listed(kind: str, names: list[str], shown: int = 10) -> str:
+    """Names the client sent, one warning for all of them: a fuzzer's hundred fields are one bounded line."""
+    listed = ", ".join(f"`{excerpt(n, 40)}`" for n in names[:shown])
+    more = f" and {len(names) - shown} more" if len(names) > shown else ""
+    return f"{kind}{'s' if len(names) > 1 else ''} {listed}{more}"
+
+
+def _shown(warnings: list[str], most: int = 40) -> list[str]:
+    """The warnings sent as headers. Clients give up on a response with too many (Python's http.client past 100
+    headers, Node past 16 KiB of them): 40 of at most 300 characters stay within both; the journal has them all."""
+    if len(warnings) <= most:
+        return warnings
+    return [*warnings[:most - 1], f"{len(warnings) - most + 1} more warnings: see this request in /_mock/journal"]
+
+
+def _header_safe(text: str, limit: int = 300) -> str:
+    """A warning as a header value: printable ASCII, one line, bounded (names in it came from the client)."""
+    text = "".join(c if " " <= c <= "~" else f"\\u{ord(c):04x}" for c in text)
+    return text if len(text) <= limit else text[:limit] + "..."
 
 
 def _error_response(provider: Provider | None, error: ApiError, request_id: str,

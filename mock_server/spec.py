@@ -7,21 +7,25 @@ asked for (strict mode, the test suite), so a production-style start stays fast.
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
+from itertools import islice
 from pathlib import Path
 from typing import Any, Callable, Iterator, Mapping
 
 import jsonschema_rs
 
 from . import read_yaml
-from .errors import ApiError, validation_error
+from .errors import EXCERPT, ApiError, Problem, excerpt, validation_error
 
 HTTP_METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
 _Validator = Any  # jsonschema_rs validator
+MAX_PROBLEMS = 50  # listed in one 400: enough to fix a body in one go, few enough to read
+_JSON = json.JSONDecoder()  # reads the value a validator message opens with
 
 
 @lru_cache(maxsize=None)
@@ -57,6 +61,8 @@ class Operation:
     body_media_types: tuple[str, ...] = ()
     _params_validator: _Validator | None = None
     _body_validator: _Validator | None = None
+    body_schema: Any = None
+    _resolve: Callable[[Any], Any] | None = None
     response_validators: dict[str, _Validator] = field(default_factory=dict)
     query_names: frozenset[str] = frozenset()
     header_names: tuple[str, ...] = ()  # lower case
@@ -72,18 +78,22 @@ class Operation:
     def security_schemes(self) -> frozenset[str]:
         return frozenset(name for requirement in self.security for name in requirement)
 
+    def undeclared_query(self, query: Mapping[str, list[str]]) -> list[str]:
+        """The query parameters this operation does not declare (what a provider then does is its own policy)."""
+        return sorted(set(query) - self.query_names)
+
+    def refuse_undeclared_query(self, names: list[str]) -> None:
+        """The spec as the contract (D2): an unknown query parameter is a 400 naming the ones that exist, which
+        catches `pageSize` for `limit`."""
+        known = ", ".join(f"`{name}`" for name in sorted(self.query_names)) or "none"
+        raise validation_error(f"Unknown query parameter `{_excerpt(names[0])}`; this operation accepts {known}.",
+                               problems=tuple(Problem("query", _excerpt(n), "not a parameter of this operation",
+                                                      "unknown") for n in names[:MAX_PROBLEMS]))
+
     def read_parameters(self, path_args: Mapping[str, str], query: Mapping[str, list[str]],
                         headers: Mapping[str, str]) -> dict[str, dict[str, Any]]:
-        """Coerced and validated parameters by location.
-
-        The spec is the contract, so what it does not allow is refused (D2): an unknown query parameter is a
-        400 naming the ones that exist (it catches `pageSize` for `limit`), and an empty value (`?startDate=`)
-        is judged like any other.
-        """
-        unknown = sorted(set(query) - self.query_names)
-        if unknown:
-            known = ", ".join(f"`{name}`" for name in sorted(self.query_names)) or "none"
-            raise validation_error(f"Unknown query parameter `{unknown[0]}`; this operation accepts {known}.")
+        """The declared parameters, coerced and validated, by location (an empty value, `?startDate=`, is judged
+        like any other); every problem found is in the 400."""
         found: dict[str, dict[str, Any]] = {"path": {}, "query": {}, "header": {}}
         for param in self.parameters:
             if param.location == "path":
@@ -95,20 +105,44 @@ class Operation:
             if raw:
                 found[param.location][param.name] = param.read(raw)
         if self._params_validator is not None:
-            error = next(self._params_validator.iter_errors(found), None)
-            if error is not None:
-                raise validation_error(_describe(error, "parameter"))
+            errors = list(islice(self._params_validator.iter_errors(found), MAX_PROBLEMS))
+            if errors:
+                raise _refusal(errors, "parameter")
         for param in self.parameters:  # validated: now hand dates to handlers as dates
             value = found[param.location].get(param.name)
             if isinstance(value, str) and param.schema.get("format") == "date":
                 found[param.location][param.name] = date.fromisoformat(value)
         return found
 
-    def check_body(self, body: Any) -> None:
-        if self._body_validator is not None:
-            error = next(self._body_validator.iter_errors(body), None)
-            if error is not None:
-                raise validation_error(_describe(error, "body"))
+    def check_body(self, body: Any, *, undeclared: str = "refuse") -> list[str]:
+        """A 400 listing every way `body` breaks the schema. `undeclared` says what happens to a field no schema
+        that applies to its place declares, `additionalProperties` or not (a misspelt field is never taken
+        silently): "refuse" lists it in the 400; "drop" takes it out of `body` (for a provider that ignores
+        them) and returns its path; "schema" leaves it to the schema (the admin API, whose objects are open)."""
+        if self._body_validator is None:
+            return []
+        found = [] if undeclared == "schema" else \
+            list(dict.fromkeys(_undeclared([self.body_schema], body, self._resolve, ())))
+        if undeclared != "drop" or not found:
+            errors = list(islice(self._body_validator.iter_errors(body), MAX_PROBLEMS))
+            if errors or found:
+                raise _refusal(errors, "body", found)
+            return []
+        # The provider reads the body as if the ignored fields were never sent, but judges what was sent: a body
+        # of only ignored fields is not "empty" (`{"colour": 1}` is not refused for minProperties).
+        ignored = {(path, name) for path, name in found}
+        broken = any(not _only_ignored(e, ignored) for e in self._body_validator.iter_errors(body))
+        dropped: list[str] = []
+        for path, name in found:
+            holder = _at(body, path)
+            if isinstance(holder, dict) and name in holder:
+                del holder[name]
+                dropped.append("/".join([*map(str, path), name]))
+        if broken:
+            errors = list(islice(self._body_validator.iter_errors(body), MAX_PROBLEMS))
+            if errors:
+                raise _refusal(errors, "body")
+        return dropped
 
     def response_problem(self, status: int, body: Any) -> str | None:
         """Why a response breaks the spec, or None. Only with response validators compiled."""
@@ -175,6 +209,7 @@ class Spec:
             schema = media.get("schema")
             if schema is not None:
                 operation._body_validator = self._validator(schema)
+                operation.body_schema, operation._resolve = schema, self.resolve
                 operation.body_names = frozenset(self._property_names(schema, set()))
         if validate_responses:
             for status, response in raw.get("responses", {}).items():
@@ -256,13 +291,134 @@ def _coerce(raw: str, schema: Mapping[str, Any]) -> Any:
     return raw
 
 
-def _describe(error: Any, where: str) -> str:
-    location = [str(part) for part in error.instance_path]
+def _refusal(errors: list[Any], where: str, undeclared: list[tuple[tuple[Any, ...], str]] = ()) -> ApiError:
+    """A 400 naming the first problem and carrying every one found (an error naming several undeclared fields
+    is one problem per field), at most MAX_PROBLEMS of them."""
+    found = [p for error in errors for p in _problems(error, where)]
+    named = {p.field for p in found}
+    for path, name in undeclared:
+        prefix = [excerpt(str(part)) for part in path]
+        field_ = "/".join([*prefix, excerpt(str(name))])
+        if field_ not in named:
+            pointer = "/".join(prefix)
+            found.append(Problem("body", field_, f"Invalid request body{f' at `{pointer}`' if pointer else ''}: "
+                                 f"Additional properties are not allowed ('{excerpt(str(name), 40)}' was "
+                                 "unexpected).", "unknown"))
+    problems = tuple(found[:MAX_PROBLEMS])
+    more = f" ({len(problems) - 1} more problem{'s' if len(problems) > 2 else ''} listed)" if len(problems) > 1 else ""
+    return validation_error(problems[0].message + more, problems=problems)
+
+
+def _undeclared(schemas: list[Any], value: Any, resolve: Callable[[Any], Any],
+                path: tuple[Any, ...]) -> Iterator[tuple[tuple[Any, ...], str]]:
+    """(where, name) of each field of `value` that none of the schemas applying to its place declares. A place is
+    open only when a schema says so (`additionalProperties: true` or a schema) or describes no fields at all
+    (`{type: object}`); in an anyOf/oneOf a field any branch declares counts as declared."""
+    found: list[dict] = []
+    for schema in schemas:
+        _applying(schema, resolve, found)
+    if isinstance(value, dict):
+        describes = any("properties" in s or "patternProperties" in s or s.get("additionalProperties") is False
+                        for s in found)
+        extra = [s["additionalProperties"] for s in found if isinstance(s.get("additionalProperties"), dict)]
+        is_open = not describes or bool(extra) or any(s.get("additionalProperties") is True for s in found)
+        for name, item in value.items():
+            children = [s["properties"][name] for s in found if name in s.get("properties", {})]
+            children += [child for s in found for pattern, child in s.get("patternProperties", {}).items()
+                         if _pattern(pattern).search(name)]
+            if not children and not is_open:
+                yield path, name
+            elif children or extra:
+                yield from _undeclared(children or extra, item, resolve, (*path, name))
+    elif isinstance(value, list):
+        items = [s["items"] for s in found if isinstance(s.get("items"), dict)]
+        if items:
+            for n, item in enumerate(value):
+                yield from _undeclared(items, item, resolve, (*path, n))
+
+
+def _only_ignored(error: Any, ignored: set[tuple[tuple[Any, ...], str]]) -> bool:
+    """Whether a validator error is only about fields being dropped."""
+    kind = error.kind
+    return isinstance(kind, jsonschema_rs.ValidationErrorKind.AdditionalProperties) and all(
+        (tuple(error.instance_path), name) in ignored for name in kind.unexpected)
+
+
+def _applying(schema: Any, resolve: Callable[[Any], Any], found: list[dict]) -> list[dict]:
+    """`schema` with its references followed and its allOf/anyOf/oneOf members taken in, flat."""
+    if not isinstance(schema, dict) or any(s is schema for s in found):
+        return found
+    found.append(schema)
+    if "$ref" in schema:
+        _applying(resolve({"$ref": schema["$ref"]}), resolve, found)
+    for keyword in ("allOf", "anyOf", "oneOf"):
+        for member in schema.get(keyword, ()):
+            _applying(member, resolve, found)
+    return found
+
+
+@lru_cache(maxsize=256)
+def _pattern(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern)
+
+
+def _problems(error: Any, where: str) -> list[Problem]:
+    """The problems one validator error stands for, each naming its field: a missing property by its own path,
+    and each undeclared property separately."""
+    path = [excerpt(str(part)) for part in error.instance_path]
+    location, prefix = (path[0] if path else "query", path[1:]) if where == "parameter" else ("body", path)
+    kind = error.kind
+    if isinstance(kind, jsonschema_rs.ValidationErrorKind.Required):
+        name = excerpt(str(kind.property))
+        return [Problem(location, "/".join([*prefix, name]), _describe(error, where), "missing")]
+    if isinstance(kind, jsonschema_rs.ValidationErrorKind.AdditionalProperties):
+        names = [excerpt(str(name)) for name in kind.unexpected]
+        return [Problem(location, "/".join([*prefix, name]),
+                        _describe(error, where, f"Additional properties are not allowed ('{name}' was unexpected)"),
+                        "unknown") for name in names]
+    return [Problem(location, "/".join(prefix) or None, _describe(error, where), "invalid")]
+
+
+def _at(document: Any, path: Any) -> Any:
+    for part in path:
+        document = document[part]
+    return document
+
+
+def _excerpt(text: str, limit: int = 80) -> str:
+    """What a message may echo of the request: the start of it."""
+    return excerpt(text, limit)
+
+
+def _reason(error: Any) -> str:
+    """The validator's message with the request value it quotes cut to an excerpt. Most messages open with the
+    offending value written as JSON (`[{...}, ...] has more than 100 items` quotes the whole array), so that
+    leading value is shortened; whatever else a message holds comes from the spec, and the whole stays bounded."""
+    kind = error.kind
+    if isinstance(kind, jsonschema_rs.ValidationErrorKind.AdditionalProperties):
+        names = [f"'{excerpt(str(name), 40)}'" for name in kind.unexpected]
+        shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+        return f"Additional properties are not allowed ({shown} {'was' if len(names) == 1 else 'were'} unexpected)"
+    message = error.message
+    if len(message) <= EXCERPT:
+        return message
+    try:
+        _, end = _JSON.raw_decode(message)
+    except ValueError:
+        end = 0
+    if end > EXCERPT:
+        message = excerpt(message[:end]) + message[end:]
+    return excerpt(message, 4 * EXCERPT)
+
+
+def _describe(error: Any, where: str, reason: str | None = None) -> str:
+    reason = _reason(error) if reason is None else reason
+    location = [excerpt(str(part)) for part in error.instance_path]
     if where == "parameter" and len(location) >= 2:
-        return f"Invalid {location[0]} parameter `{location[1]}`: {error.message}."
+        return f"Invalid {location[0]} parameter `{location[1]}`: {reason}."
     if where == "parameter" and location:
-        return f"Invalid {location[0]} parameters: {error.message}."
+        return f"Invalid {location[0]} parameters: {reason}."
     pointer = "/".join(location)
     if where == "body":
-        return f"Invalid request body{f' at `{pointer}`' if pointer else ''}: {error.message}."
-    return f"{where} at `/{pointer}`: {error.message}"
+        return f"Invalid request body{f' at `{pointer}`' if pointer else ''}: {reason}."
+    return f"{where} at `/{pointer}`: {reason}"

@@ -24,6 +24,7 @@ from urllib.parse import quote, urlencode
 from flask import Flask, Response, request
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
+from . import fidelity
 from .ledger import Side, format_amount
 from .providers import Provider, Tenant
 
@@ -31,6 +32,7 @@ if TYPE_CHECKING:
     from .mock import Mock
 
 PREFIX = "/_mock/ui"
+FIDELITY_PREFIX = "/_mock/fidelity"  # /<provider>: where the mock departs from the real API
 ENTRY_LIMIT = 200  # entries shown on a tenant page, newest first
 JOURNAL_LIMIT = 100
 TENANT_JOURNAL_LIMIT = 50
@@ -126,6 +128,15 @@ def mount(app: Flask, mock: "Mock") -> None:
                                                  limit=TENANT_JOURNAL_LIMIT),
                       refresh=_refresh(0))
 
+    def departures(provider: str) -> Response:
+        """The provider's departures ledger as a page: open to all, like the specs it describes."""
+        if provider not in mock.providers:
+            return _text(404, f"No provider {provider!r} is served; served: {', '.join(mock.providers)}.\n")
+        return render("fidelity.html", provider=provider, ledger=fidelity.load(provider),
+                      title=fidelity.title(mock.providers[provider].spec.document))
+
+    app.add_url_rule(FIDELITY_PREFIX + "/<provider>", endpoint="_mock_ui.fidelity", view_func=departures,
+                     methods=["GET"])
     app.add_url_rule(PREFIX, endpoint="_mock_ui.index", view_func=index, methods=["GET"])
     app.add_url_rule(PREFIX + "/journal", endpoint="_mock_ui.journal", view_func=journal, methods=["GET"])
     app.add_url_rule(PREFIX + "/<provider>/<path:tenant_id>", endpoint="_mock_ui.tenant", view_func=tenant,

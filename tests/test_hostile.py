@@ -39,6 +39,7 @@ from types import SimpleNamespace
 from typing import Any, Iterator
 from urllib.parse import quote, quote_from_bytes
 
+import jsonschema_rs
 import pytest
 from werkzeug.test import EnvironBuilder, run_wsgi_app
 from werkzeug.wrappers import Response
@@ -282,6 +283,15 @@ class Mock:
             except AssertionError:
                 fine = False
         return None if fine else f"{status} outside the error envelope: {shown!r}"
+
+    @staticmethod
+    def in_envelope(name: str, response) -> bool:
+        """Whether an answer of any status is the provider's usual error body (its plugin's ERROR_SCHEMA)."""
+        document = SPECS[name].document
+        schema = {"$ref": f"#/components/schemas/{plugin(name).ERROR_SCHEMA}",
+                  "components": document["components"]}
+        body = response.get_json(silent=True)
+        return body is not None and jsonschema_rs.Draft202012Validator(schema).is_valid(body)
 
     # -- baselines and ids ------------------------------------------------------------------------------
 

@@ -301,7 +301,9 @@ def test_a_change_that_cannot_be_made_durable_is_refused_and_not_kept(make_app, 
     state_file.unlink()
     state_file.mkdir()  # the log's path can no longer hold a file: nothing can be made durable
     refused = count.post("/tags", {"name": "lost"})
-    assert refused.status_code == 503 and refused.get_json()["error"] == "service_unavailable"
+    # COUNT's only 5xx name is internal_error (dossier section 8); the message says what happened
+    assert refused.status_code == 503 and refused.get_json()["error"] == "internal_error"
+    assert "could not make this change durable" in refused.get_json()["message"]
     names = {t["name"] for t in count.get("/tags", params={"limit": 100}).get_json()["data"]["tags"]}
     assert "durable" in names and "lost" not in names
     state_file.rmdir()

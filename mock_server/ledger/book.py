@@ -84,7 +84,7 @@ class Book:
         try:
             return self.accounts[account_id]
         except KeyError:
-            raise NotFound(f"Account not found: {account_id}.") from None
+            raise NotFound(f"Account not found: {account_id}.", account_id=account_id) from None
 
     def account_in_use(self, account_id: str) -> bool:
         return self._usage[account_id] > 0
@@ -93,7 +93,7 @@ class Book:
         """An account that new postings may reference: it exists here and is active."""
         account = self.accounts.get(account_id)
         if account is None or not account.active:
-            raise UnknownReference(f"Account not found: {account_id}.")
+            raise UnknownReference(f"Account not found: {account_id}.", account_id=account_id)
         return account
 
     # -- balances ---------------------------------------------------------------------------------
@@ -216,7 +216,7 @@ class Book:
         try:
             return self.entries[entry_id]
         except KeyError:
-            raise NotFound(f"Journal entry not found: {entry_id}.") from None
+            raise NotFound(f"Journal entry not found: {entry_id}.", journal_entry_id=entry_id) from None
 
     def entries_page(self, *, start: date | None = None, end: date | None = None,
                      match: Callable[[JournalEntry], bool] | None = None, offset: int = 0, limit: int = 25,
@@ -285,7 +285,7 @@ class Book:
         try:
             return self.transactions[transaction_id]
         except KeyError:
-            raise NotFound(f"Transaction not found: {transaction_id}.") from None
+            raise NotFound(f"Transaction not found: {transaction_id}.", transaction_id=transaction_id) from None
 
     def transactions_page(self, *, start: date | None = None, end: date | None = None,
                           match: Callable[[Transaction], bool] | None = None, offset: int = 0, limit: int = 25,

@@ -2,11 +2,13 @@
 
 
 class LedgerError(Exception):
+    """`details`: what the rule was about (ids, names, amounts), keyed by snake_case names a provider may show."""
     code = "ledger_error"
 
-    def __init__(self, message: str):
+    def __init__(self, message: str, **details: object):
         super().__init__(message)
         self.message = message
+        self.details = details
 
 
 class InvalidAmount(LedgerError):

@@ -78,7 +78,8 @@ class Calendar:
                               if not p.adjustment and p.start <= end and start <= p.end), None)
                 if clash is not None:
                     raise PeriodOverlap(f"Dates overlap period {clash.id} ({clash.name}, "
-                                        f"{clash.start.isoformat()} to {clash.end.isoformat()}).")
+                                        f"{clash.start.isoformat()} to {clash.end.isoformat()}).",
+                                        overlapping_period=clash.name)
             now = self.clock.now()
             period = Period(id=period_id, name=name, start=start, end=end, created_at=now, updated_at=now,
                             adjustment=adjustment, locks=frozenset(locks), attrs=dict(attrs or {}))
@@ -89,7 +90,7 @@ class Calendar:
         try:
             return self.periods[period_id]
         except KeyError:
-            raise PeriodNotFound(f"Accounting period not found: {period_id}.") from None
+            raise PeriodNotFound(f"Accounting period not found: {period_id}.", period_id=period_id) from None
 
     def containing(self, on: date) -> Period | None:
         """The regular (non-adjustment) period whose dates include `on`, open or not."""
@@ -99,18 +100,22 @@ class Calendar:
         """`on` may post to `subledger` in `period`: inside its dates, period open, sub-ledger unlocked."""
         if not period.contains(on):
             raise DateOutsidePeriod(f"Date {on.isoformat()} is outside period {period.id} ({period.name}, "
-                                    f"{period.start.isoformat()} to {period.end.isoformat()}).")
+                                    f"{period.start.isoformat()} to {period.end.isoformat()}).", date=on.isoformat(),
+                                    **_named(period), start_date=period.start.isoformat(),
+                                    end_date=period.end.isoformat())
         if period.closed:
-            raise PeriodClosed(f"Accounting period {period.id} ({period.name}) is closed.")
+            raise PeriodClosed(f"Accounting period {period.id} ({period.name}) is closed.", **_named(period))
         if subledger in period.locks:
-            raise SubledgerLocked(f"The {subledger} sub-ledger is locked for period {period.id} ({period.name}).")
+            raise SubledgerLocked(f"The {subledger} sub-ledger is locked for period {period.id} ({period.name}).",
+                                  **_named(period), subledger=subledger)
 
     def close(self, period_id: str, *, final: bool = False, **attrs: Any) -> Period:
         """Close for posting; a `final` (hard) close can never be reopened."""
         with self.lock:
             period = self.get(period_id)
             if period.closed:
-                raise PeriodClosed(f"Accounting period {period.id} ({period.name}) is already closed.")
+                raise PeriodClosed(f"Accounting period {period.id} ({period.name}) is already closed.",
+                                   **_named(period))
             return self._replace(period, closed=True, hard_closed=final, attrs={**period.attrs, **attrs})
 
     def reopen(self, period_id: str, **attrs: Any) -> Period:
@@ -118,9 +123,10 @@ class Calendar:
             period = self.get(period_id)
             if period.hard_closed:
                 raise HardClosed(f"Accounting period {period.id} ({period.name}) is hard-closed and cannot be "
-                                 "reopened.")
+                                 "reopened.", **_named(period))
             if not period.closed:
-                raise PeriodNotClosed(f"Accounting period {period.id} ({period.name}) is not closed.")
+                raise PeriodNotClosed(f"Accounting period {period.id} ({period.name}) is not closed.",
+                                      **_named(period))
             return self._replace(period, closed=False, attrs={**period.attrs, **attrs})
 
     def annotate(self, period_id: str, **attrs: Any) -> Period:
@@ -139,3 +145,8 @@ class Calendar:
         new = replace(period, updated_at=self.clock.now(), **changes)
         self.periods[new.id] = new
         return new
+
+
+def _named(period: Period) -> dict[str, str]:
+    """What a period rule's error says about the period: its id and name."""
+    return {"period_id": period.id, "period_name": period.name}

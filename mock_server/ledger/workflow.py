@@ -19,7 +19,8 @@ class Workflow:
         except KeyError:
             allowed = sorted(a for (s, a) in self.transitions if s == status)
             hint = f"; from {status} you can {', '.join(allowed)}" if allowed else ""
-            raise InvalidTransition(f"Cannot {action} an entry that is {status}{hint}.") from None
+            raise InvalidTransition(f"Cannot {action} an entry that is {status}{hint}.", current_status=status) \
+                from None
 
     def allows(self, status: str, action: str) -> bool:
         return (status, action) in self.transitions

@@ -12,7 +12,7 @@ from werkzeug.wrappers import Request
 
 from ..clock import Clock, IdGenerator
 from ..config import Config
-from ..errors import ApiError
+from ..errors import ApiError, validation_error
 from ..ledger import LedgerError
 from ..spec import Operation, Spec
 
@@ -44,8 +44,20 @@ class Call:
     replaying: bool = False  # a recorded change run again (start, reset, import): checked when it first ran
     who: dict[str, Any] | None = None  # for a replay: who made the change (Provider.who), instead of credentials
     own_record: Callable[[], dict[str, Any]] | None = None  # this request as the write log keeps it
+    strict: bool = False  # `serve --strict`: what the provider would ignore is refused instead
+    warnings: list[str] = field(default_factory=list)  # sent back in X-Ledger-Mock-Warning headers
+    ignored: list[str] = field(default_factory=list)  # body fields the provider ignores, dropped from `body`
+
+    def warn(self, message: str) -> None:
+        """Tell the client about something the real provider would silently ignore; under --strict, refuse the
+        request instead (a 400), so call it before changing anything."""
+        if self.strict:
+            raise validation_error(f"{message} (refused: the mock runs with --strict).")
+        if len(self.warnings) < MAX_WARNINGS:  # the journal keeps them: bounded like everything it keeps
+            self.warnings.append(message)
 
 
+MAX_WARNINGS = 200
 Reply = tuple  # (status, payload) or (status, payload, headers)
 
 

@@ -16,7 +16,7 @@ from typing import Any, Iterator
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, missing
 
-from ..errors import ApiError, validation_error
+from ..errors import EXCERPT, ApiError, Problem, excerpt, validation_error
 from ..ledger import parse_amount
 
 
@@ -55,9 +55,15 @@ def load(schema: type[Schema], data: Any, *, partial: bool = False) -> dict[str,
     try:
         return _instance(schema).load(data or {}, partial=partial)
     except ValidationError as exc:
-        field, problems = next(_flatten(exc.messages))
-        raise ApiError(400, "validation_error", f"`{field}`: {problems[0].rstrip('.').lower()}.",
-                       details={"field": field}) from None
+        found = [(excerpt(field), f"`{excerpt(field)}`: {excerpt(message, 4 * EXCERPT).rstrip('.').lower()}.")
+                 for field, messages in _flatten(exc.messages) for message in messages[:1]]
+        (field, first), more = found[0], len(found) - 1
+        problems = tuple(Problem("body", name.replace(".", "/"), text,
+                                 "missing" if text.endswith("missing data for required field.") else "invalid")
+                         for name, text in found)
+        raise ApiError(400, "validation_error", first if not more else
+                       f"{first[:-1]} ({more} more problem{'s' if more > 1 else ''} listed).",
+                       details={"field": field}, problems=problems) from None
 
 
 @cache

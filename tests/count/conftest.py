@@ -18,6 +18,12 @@ SOFTWARE = "a0000000-0000-4000-8000-000000006100"
 SALES = "a0000000-0000-4000-8000-000000004000"
 AR_SYSTEM = "a0000000-0000-4000-8000-000000001200"
 NORTHWIND_CHECKING = "a1000000-0000-4000-8000-000000001000"
+RECONCILED = "f0000000-0000-4000-8000-000000000001"
+UNCATEGORISED = "f0000000-0000-4000-8000-000000000003"
+HIGHLAND = "b0000000-0000-4000-8000-000000000001"
+CITYSIDE = "b0000000-0000-4000-8000-000000000002"
+RETAIL = "d0000000-0000-4000-8000-000000000001"
+BLUE_DOOR = "c0000000-0000-4000-8000-000000000001"
 
 
 class CountClient:
@@ -88,3 +94,8 @@ def entry_body(*lines, description="Accrue rent", date="2025-01-31", **extra):
     return {"descriptionEntry": description, "date": date, **extra,
             "lines": [{"accountUuid": a, **({"amountDebit": d} if d is not None else {}),
                        **({"amountCredit": c} if c is not None else {})} for a, d, c in lines]}
+
+
+def balances(count):
+    accounts = count.get("/chart-of-accounts", params={"includeBalances": "true"}).get_json()["data"]["accounts"]
+    return {a["id"]: a["balance"] for a in accounts}

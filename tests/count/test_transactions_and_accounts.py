@@ -4,20 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.count.conftest import AR_SYSTEM, CHECKING, RENT, SALES, SOFTWARE, VISA, assert_error, entry_body
-
-RECONCILED = "f0000000-0000-4000-8000-000000000001"
-UNCATEGORISED = "f0000000-0000-4000-8000-000000000003"
-HIGHLAND = "b0000000-0000-4000-8000-000000000001"
-CITYSIDE = "b0000000-0000-4000-8000-000000000002"
-RETAIL = "d0000000-0000-4000-8000-000000000001"
-BLUE_DOOR = "c0000000-0000-4000-8000-000000000001"
-
-
-def balances(count):
-    accounts = count.get("/chart-of-accounts", params={"includeBalances": "true"}).get_json()["data"]["accounts"]
-    return {a["id"]: a["balance"] for a in accounts}
-
+from tests.count.conftest import (AR_SYSTEM, BLUE_DOOR, CHECKING, CITYSIDE, HIGHLAND, RECONCILED, RENT, RETAIL, SALES,
+                                  SOFTWARE, UNCATEGORISED, VISA, assert_error, balances, entry_body)
 
 def test_transaction_round_trip_posts_to_balances(count):
     before = balances(count)

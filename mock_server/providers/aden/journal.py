@@ -339,12 +339,13 @@ def unhold(entity: Entity, user: User, entry_id: str, comments: str | None = Non
         return _move(entity, entry, "unhold", user, comments=comments)
 
 
-def post(entity: Entity, user: User, entry_id: str) -> tuple[JournalEntry, Period]:
+def post(entity: Entity, user: User, entry_id: str, comments: str | None = None) -> tuple[JournalEntry, Period]:
     with entity.lock:
         entry = entity.book.entry(entry_id)
         require(entry, "post")
         period = recheck(entity, entry)
-        moved = _move(entity, entry, "post", user, attrs={"posted_at": entity.clock.now(), "posted_by": user.id})
+        moved = _move(entity, entry, "post", user, comments=comments,
+                      attrs={"posted_at": entity.clock.now(), "posted_by": user.id})
         return moved, period
 
 

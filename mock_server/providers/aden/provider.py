@@ -25,7 +25,14 @@ from .state import AdenState, Entity
 NEUTRAL_CODES = {"validation_error": "VALIDATION_ERROR", "bad_request": "VALIDATION_ERROR", "not_found": "NOT_FOUND",
                  "unauthorized": "UNAUTHORIZED", "forbidden": "FORBIDDEN", "method_not_allowed": "METHOD_NOT_ALLOWED",
                  "payload_too_large": "PAYLOAD_TOO_LARGE", "unsupported_media_type": "UNSUPPORTED_MEDIA_TYPE",
-                 "internal_error": "INTERNAL_ERROR"}
+                 "internal_error": "INTERNAL_ERROR",
+                 # Statuses an operator's fault (or the mock's own 503) may force. Aden documents no 422 use, no
+                 # rate limit and no 5xx code (dossier sections 9, D23): 422 is a VALIDATION_ERROR, a bare 409 the
+                 # generic INVALID_STATUS, and 429 and 502/503/504 get the mock's own RATE_LIMITED and
+                 # SERVICE_UNAVAILABLE (openapi/aden.yaml Error.code lists them).
+                 "unprocessable": "VALIDATION_ERROR", "conflict": "INVALID_STATUS", "rate_limited": "RATE_LIMITED",
+                 "service_unavailable": "SERVICE_UNAVAILABLE", "bad_gateway": "SERVICE_UNAVAILABLE",
+                 "gateway_timeout": "SERVICE_UNAVAILABLE"}
 LEDGER_CODES: Sequence[tuple[type[LedgerError], int, str]] = (
     (InvalidAmount, 400, "VALIDATION_ERROR"), (InvalidEntry, 400, "VALIDATION_ERROR"),
     (Duplicate, 400, "VALIDATION_ERROR"), (PeriodOverlap, 400, "VALIDATION_ERROR"),
@@ -35,6 +42,7 @@ LEDGER_CODES: Sequence[tuple[type[LedgerError], int, str]] = (
     (SubledgerLocked, 409, "SUBLEDGER_LOCKED"), (HardClosed, 409, "HARD_CLOSED"),
     (PeriodNotClosed, 409, "PERIOD_NOT_CLOSED"),
 )
+LEDGER_NAMES = {"date": "tran_date"}  # a ledger error's detail names, as Aden's wire names them
 MUTATING = frozenset({"POST", "PUT", "DELETE"})
 
 
@@ -105,15 +113,28 @@ class AdenProvider(Provider):
         return status, payload, headers
 
     def render_error(self, error: ApiError, request_id: str, path: str) -> dict[str, Any]:
-        body: dict[str, Any] = {"code": NEUTRAL_CODES.get(error.code, error.code.upper()), "message": error.message}
-        if error.details:
-            body["details"] = error.details
+        """Aden's envelope. A request with several problems lists them all in `details.errors` (`field`,
+        `location`, `message` each), `details.field` naming the first field as Aden's one-field errors do (D15)."""
+        if error.code == "error":  # a fault's status no row names
+            code = "INTERNAL_ERROR" if error.status >= 500 else "VALIDATION_ERROR"
+        else:
+            code = NEUTRAL_CODES.get(error.code, error.code.upper())
+        body: dict[str, Any] = {"code": code, "message": error.message}
+        details = error.details
+        if error.problems and (details is None or isinstance(details, Mapping)):
+            first = next((p.field for p in error.problems if p.field), None)
+            details = {**({"field": first.replace("/", ".")} if first else {}), **(details or {}),
+                       "errors": [{**({"field": p.field.replace("/", ".")} if p.field else {}),
+                                   "location": p.location, "message": p.message} for p in error.problems]}
+        if details:
+            body["details"] = details
         return {"error": body}
 
     def ledger_error(self, error: LedgerError) -> ApiError:
         status, code = next(((s, c) for kind, s, c in LEDGER_CODES if isinstance(error, kind)),
                             (400, "VALIDATION_ERROR"))
-        return ApiError(status, code, error.message)
+        details = {LEDGER_NAMES.get(k, k): v for k, v in error.details.items()}
+        return ApiError(status, code, error.message, details=details or None)
 
     def credentials(self, base_url: str) -> dict[str, Any]:
         now = self.clock.now()
@@ -240,7 +261,8 @@ class AdenProvider(Provider):
 
     @handles("postJournalEntry")
     def post_journal_entry(self, call: Call) -> Reply:
-        entry, period = journal.post(call.tenant, call.principal, call.path["journal_entry_id"])
+        entry, period = journal.post(call.tenant, call.principal, call.path["journal_entry_id"],
+                                     _text(call, "comments"))
         return 200, {"journal_entry_id": entry.id, "status": entry.status,
                      "posted_at": wire.timestamp(entry.attrs["posted_at"]), "posted_by": entry.attrs["posted_by"],
                      "posting_period_id": period.id, "posting_period_name": period.name}
@@ -277,7 +299,12 @@ class AdenProvider(Provider):
     @handles("createAccount")
     def create_account(self, call: Call) -> Reply:
         entity = call.tenant
-        account = records.new_account(entity, load(wire.AccountIn, call.body))
+        fields = load(wire.AccountIn, call.body)
+        sent = (call.body or {}).get("balance")
+        if sent is not None and Decimal(str(sent)) != (fields.get("opening_balance") or Decimal(0)):
+            call.warn("body field `balance` was ignored: balances come from posted entries (a new account's balance "
+                      "is its opening_balance)")
+        account = records.new_account(entity, fields)
         return 201, wire.account_out(account, self._balance(entity, account))
 
     @handles("listAccounts")
@@ -382,7 +409,8 @@ class AdenProvider(Provider):
             scopes = set(period.attrs.get("closed_scopes", ()))
             if period.closed or close_type in scopes:
                 raise error(409, "PERIOD_CLOSED", f"Accounting period {period.id} ({period.name}) is already closed"
-                            f"{'' if period.closed else f' for {close_type}'}.")
+                            f"{'' if period.closed else f' for {close_type}'}.", period_id=period.id,
+                            period_name=period.name, close_type=close_type)
             stamp = {"closed_at": now, "closed_by": user.id, "close_type": close_type}
             if close_type != "all":
                 period = entity.periods.annotate(period.id, closed_scopes=tuple(sorted(scopes | {close_type})),
@@ -413,7 +441,8 @@ class AdenProvider(Provider):
                                                  **stamp)
             else:
                 raise error(409, "PERIOD_NOT_CLOSED", f"Accounting period {period.id} ({period.name}) is not closed "
-                            f"for {reopen_type}.")
+                            f"for {reopen_type}.", period_id=period.id, period_name=period.name,
+                            reopen_type=reopen_type)
         return 200, {"period_id": period.id, "period_name": period.name, "is_closed": period.closed,
                      "reopened_at": wire.timestamp(now), "reopened_by": user.id, "reason": body["reason"],
                      "reopen_type": reopen_type}
@@ -431,7 +460,7 @@ class AdenProvider(Provider):
         try:
             return call.tenant.periods.get(call.path["period_id"])
         except PeriodNotFound as exc:
-            raise error(404, "NOT_FOUND", exc.message) from None
+            raise error(404, "NOT_FOUND", exc.message, period_id=call.path["period_id"]) from None
 
     # -- approval rules -------------------------------------------------------------------------------------
 

@@ -136,5 +136,5 @@ def update_rule(entity: Entity, rule_id: str, fields: Mapping[str, Any]) -> dict
 def rule_of(entity: Entity, rule_id: str) -> dict[str, Any]:
     rule = entity.rules.get(rule_id)
     if rule is None:
-        raise error(404, "NOT_FOUND", f"Approval rule not found: {rule_id}.")
+        raise error(404, "NOT_FOUND", f"Approval rule not found: {rule_id}.", rule_id=rule_id)
     return rule

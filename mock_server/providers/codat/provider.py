@@ -8,7 +8,8 @@ import re
 from typing import Any, Callable, Mapping
 from urllib.parse import quote, urlencode
 
-from ...errors import ApiError
+from ...errors import ApiError, excerpt
+from ...faults import InjectedFault
 from ...ledger import Book, LedgerError
 from .. import Call, Provider, Reply, Runtime, Tenant, handles
 from . import wire
@@ -20,6 +21,17 @@ NOT_VALID = "Error processing request - not valid."
 MALFORMED = "Error parsing query - Malformed query."
 FORBIDDEN = "You are using an outdated API key or a key not associated with that resource."
 PAGING_PARAMETER = re.compile(r"^Invalid query parameter `(page|pageSize)`")
+# Codat's `error` text per status, from the vendor spec's shared responses (Codat-Sync-Payroll.yaml
+# components/responses: Bad-Request, Unauthorized, Forbidden, Not-Found, Conflict, Too-Many-Requests,
+# Internal-Server-Error, Service-Unavailable) and the mock's 402 (dossier section 8). An injected fault without
+# an operator's message says what Codat says for its status.
+TOO_MANY = "You have made too many requests in a given amount of time; please retry later."
+SERVER_PROBLEM = "There is a problem with our server. Please try again later."
+OFFLINE = "The Codat API is temporarily offline for maintenance. Please try again later."
+STATUS_TEXT = {400: NOT_VALID, 401: "Unauthorized", 402: "Company limit exceeded", 403: FORBIDDEN,
+               404: "One or more of the resources you referenced could not be found.",
+               409: "The data set has not been requested.", 429: TOO_MANY, 500: SERVER_PROBLEM, 503: OFFLINE,
+               502: OFFLINE, 504: OFFLINE}  # 502 and 504 (undocumented): the service cannot be reached, as 503
 
 ENTRY_FIELDS = ("id", "description", "postedOn", "createdOn", "updatedOn", "modifiedDate", "sourceModifiedDate",
                 "journalRef.id", "journalRef.name", "recordRef.id", "recordRef.dataType", "metadata.isDeleted")
@@ -32,6 +44,16 @@ PUSH_FIELDS = ("pushOperationKey", "dataConnectionKey", "dataType", "status", "s
 # A key starts only after a character no key holds: without the lookbehind a long run of key characters with no
 # operator after it was retried from each of its positions (quadratic; a 1 MB `tags` took minutes).
 TAG_KEY = re.compile(r"(?<![^\s{}=!~&|<>])([^\s{}=!~&|<>]+)\s*(?:!=|=|~)")
+
+
+def _item_id(field: str | None) -> str | None:
+    """`journalLines/1/accountRef/id` as Codat's `itemId` writes it: `journalLines[1].accountRef.id`."""
+    if field is None:
+        return None
+    out = ""
+    for part in field.split("/"):
+        out += f"[{part}]" if part.isdigit() else (f".{part}" if out else part)
+    return out
 
 
 def not_valid(*items: dict[str, Any]) -> ApiError:
@@ -84,9 +106,18 @@ class CodatProvider(Provider):
 
     def render_error(self, error: ApiError, request_id: str, path: str) -> dict[str, Any]:
         message, items = error.message, error.details
-        if error.code == "validation_error" and items is None:
-            # A request the spec refuses: paging parameters count as a malformed query, anything else as a
-            # body or parameter that is not valid; the validator's message says which field and why.
+        if isinstance(error, InjectedFault):  # a forced status, 400 included: Codat's text or the operator's
+            if not error.worded:
+                message = STATUS_TEXT.get(error.status) or (SERVER_PROBLEM if error.status >= 500 else NOT_VALID)
+        elif error.code == "validation_error" and items is None and error.problems:
+            # A request the spec refuses: one `validation.errors` item per problem, its `itemId` the field's
+            # path as Codat writes it (`journalLines[1].accountRef.id`); bad paging is a malformed query.
+            first = error.problems[0]
+            paging = first.location == "query" and first.field in ("page", "pageSize")
+            items = [wire.item(_item_id(p.field), p.message, "Request") for p in error.problems]
+            message = MALFORMED if paging else NOT_VALID
+        elif error.code == "validation_error" and items is None:
+            # One problem without a field list (a body that is not JSON, a bad fault header, ...).
             paging = PAGING_PARAMETER.match(error.message)
             items = [wire.item(paging.group(1) if paging else None, error.message, "Request")]
             message = MALFORMED if paging else NOT_VALID
@@ -211,7 +242,7 @@ class CodatProvider(Provider):
         with company.lock:
             entry = company.book.entries.get(call.path["journalEntryId"])
             if entry is None:
-                raise NotFound(f"No journal entry was found with ID {call.path['journalEntryId']}")
+                raise NotFound(f"No journal entry was found with ID {excerpt(call.path['journalEntryId'])}")
             return 200, wire.entry_out(entry, company)
 
     @handles("get-create-journalEntries-model")
@@ -231,6 +262,11 @@ class CodatProvider(Provider):
             submission, errors = wire.check_push(call.body, company)
             if submission is None:
                 raise not_valid(*errors)
+            for index, line in enumerate(call.body["journalLines"]):  # D19: a line's account name is the chart's
+                sent, account = line["accountRef"].get("name"), company.book.accounts.get(line["accountRef"]["id"])
+                if sent is not None and account is not None and sent != account.name:
+                    call.warn(f"body field `journalLines/{index}/accountRef/name` was ignored: the line shows the "
+                              f"account's own name")
             company.settle(self.clock.now())
             push = self._push(company, connection, "create", timeout)
             push.submission = submission
@@ -252,7 +288,7 @@ class CodatProvider(Provider):
             company.settle(self.clock.now())
             entry = company.book.entries.get(entry_id)
             if entry is None:
-                raise NotFound(f"No journal entry was found with ID {entry_id}")
+                raise NotFound(f"No journal entry was found with ID {excerpt(entry_id)}")
             self._check_linked(connection)
             push = self._push(company, connection, "delete", timeout)
             push.entry_id = entry.id
@@ -283,7 +319,7 @@ class CodatProvider(Provider):
             company.settle(self.clock.now())
             push = company.pushes.get(key)
             if push is None:
-                raise NotFound(f"No push operation was found with key {key}")
+                raise NotFound(f"No push operation was found with key {excerpt(key)}")
             return 200, wire.push_out(push)
 
     # -- shared pieces --------------------------------------------------------------------------------------
@@ -292,7 +328,7 @@ class CodatProvider(Provider):
         company_id = call.path["companyId"]
         company = call.tenant.companies.get(company_id.lower()) if UUID.match(company_id) else None
         if company is None:
-            raise NotFound(f"No company was found with ID {company_id}", "ClientsApi")
+            raise NotFound(f"No company was found with ID {excerpt(company_id)}", "ClientsApi")
         return company
 
     def _readable_company(self, call: Call) -> Company:
@@ -307,7 +343,7 @@ class CodatProvider(Provider):
         connection_id = call.path["connectionId"]
         connection = company.connections.get(connection_id.lower()) if UUID.match(connection_id) else None
         if connection is None:
-            raise NotFound(f"Data connection {connection_id} not found")
+            raise NotFound(f"Data connection {excerpt(connection_id)} not found")
         return connection
 
     @staticmethod

@@ -40,6 +40,8 @@ from typing import Any
 from lark import Lark, Tree
 from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken
 
+from ...errors import excerpt
+
 __all__ = ["MAX_QUERY_LENGTH", "QueryError", "compile_query", "sort_records"]
 
 MAX_QUERY_LENGTH = 2047          # "under 2048 characters"
@@ -64,7 +66,7 @@ def _malformed(detail: str) -> QueryError:
 
 
 def _unresolved(name: str, type_name: str, detail: str | None = None) -> QueryError:
-    return QueryError(f"Error parsing query - Could not resolve property {name} on {type_name}", detail)
+    return QueryError(f"Error parsing query - Could not resolve property {excerpt(name)} on {type_name}", detail)
 
 
 # --------------------------------------------------------------------------
@@ -118,7 +120,7 @@ def _parse(text: str, start: str) -> Tree:
             raise _malformed(f"unexpected end of query; expected {expected}") from None
         # a VALUE token where none belongs spans arbitrary text: name its first character
         shown = str(exc.token)[0] if exc.token.type == "VALUE" else str(exc.token)
-        raise _malformed(f"unexpected {shown!r} at position {exc.column}") from None
+        raise _malformed(f"unexpected {excerpt(repr(shown))} at position {exc.column}") from None
     except UnexpectedCharacters as exc:
         raise _malformed(f"unexpected {text[exc.pos_in_stream]!r} at position {exc.column}") from None
     except UnexpectedInput as exc:  # pragma: no cover - UnexpectedEOF is not raised by LALR
@@ -152,7 +154,7 @@ def _catalog(fields: tuple[str, ...]) -> dict[str, _Field]:
 def _lookup(name: str, fields: Collection[str], type_name: str) -> _Field:
     field = _catalog(tuple(fields)).get(name.casefold())
     if field is None:
-        raise _unresolved(name, type_name, f"{name!r} is not a queryable property of {type_name}")
+        raise _unresolved(name, type_name, f"{excerpt(repr(name))} is not a queryable property of {type_name}")
     return field
 
 
@@ -322,7 +324,7 @@ def _condition(node: Tree, fields: Collection[str], type_name: str) -> _Predicat
     operand = _Operand(text)
     op = op_token.type
     if op in _ORDER_TESTS and operand.number is None and operand.instant is None:
-        raise _malformed(f"{str(op_token)!r} needs a number or a date, got {text!r} "
+        raise _malformed(f"{str(op_token)!r} needs a number or a date, got {excerpt(repr(text))} "
                          f"at position {value_token.column}")
     test = _value_test(op, operand)
 

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, Iterator, Mapping
 
+from ...errors import excerpt
 from ...ledger import InvalidAmount, JournalEntry, NewLine, Side, parse_amount
 from .state import STATUS_CODES, Company, Connection, PushOperation, Submission, platform_name, stamp
 
@@ -30,7 +31,8 @@ def check_push(body: Mapping[str, Any], company: Company) -> tuple[Submission | 
     errors: list[dict[str, Any]] = []
     posted_on = _posted_on(body["postedOn"])
     if posted_on is None:
-        errors.append(item("postedOn", f"postedOn must be an ISO 8601 date or date-time, not {body['postedOn']!r}."))
+        errors.append(item("postedOn", f"postedOn must be an ISO 8601 date or date-time, not "
+                                       f"{excerpt(repr(body['postedOn']))}."))
     lines: list[NewLine] = []
     total, amounts_ok = ZERO, True
     for index, raw in enumerate(body["journalLines"]):
@@ -43,19 +45,21 @@ def check_push(body: Mapping[str, Any], company: Company) -> tuple[Submission | 
         account_id = raw["accountRef"]["id"]
         account = company.book.accounts.get(account_id)
         if account is None or not account.active:
-            errors.append(item(f"{where}.accountRef.id", f"Account {account_id!r} does not exist in the company's "
-                                                         f"chart of accounts; the create model lists the accounts."))
+            errors.append(item(f"{where}.accountRef.id", f"Account {excerpt(repr(account_id))} does not exist in "
+                                                         f"the company's chart of accounts; the create model lists "
+                                                         f"the accounts."))
         currency = raw.get("currency")
         if currency is not None and currency.upper() != company.currency:
             errors.append(item(f"{where}.currency", f"Journal entries can only be pushed in the company's base "
-                                                    f"currency {company.currency}, not {currency!r}."))
+                                                    f"currency {company.currency}, not {excerpt(repr(currency))}."))
         control = company.control_accounts.get(account_id)
         if control:
             wanted = "customers" if control == "AR" else "suppliers"
             contact_type = (raw.get("contactRef") or {}).get("dataType")
             if contact_type != wanted:
                 kind = "Accounts Receivable" if control == "AR" else "Accounts Payable"
-                errors.append(item(f"{where}.contactRef", f"Lines on {kind} account {account_id!r} need a contactRef "
+                errors.append(item(f"{where}.contactRef", f"Lines on {kind} account {excerpt(repr(account_id))} "
+                                                          f"need a contactRef "
                                                           f"with dataType {wanted!r}."))
         if amount is not None:
             lines.append(NewLine(account_id, Side.DEBIT if amount > 0 else Side.CREDIT, abs(amount),

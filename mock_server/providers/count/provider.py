@@ -9,7 +9,7 @@ from urllib.parse import urlencode, urlsplit
 
 from ...auth import hmac_signing
 from ...auth.oauth import GrantInvalid, TokenExpired, TokenInvalid
-from ...errors import ApiError, validation_error
+from ...errors import ApiError, excerpt, validation_error
 from ...ledger import DeleteBlocked, Duplicate, LedgerError, NotEditable, NotFound, UnknownReference
 from .. import Call, Provider, Reply, Runtime, Tenant, handles
 from ..marshal import load
@@ -25,7 +25,16 @@ UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}
 ERROR_NAMES = {"invalid_signature": "Invalid HMAC signature", "bad_request": "validation_error",
                "invalid_amount": "validation_error", "invalid_entry": "validation_error",
                "invalid_transition": "validation_error"}
+# Errors the mock raises with a neutral name for a status COUNT documents its own name for (faults forced by the
+# operator, the mock's own 503): dossier section 8 documents only `internal_error` for 5xx, `invalid_token` as the
+# 401 a client refreshes on (D12), no 409 (`duplicate` is its clash-with-existing-data name) and no 422.
+STATUS_NAMES = {"unauthorized": "invalid_token", "conflict": "duplicate", "unprocessable": "validation_error",
+                "bad_gateway": "internal_error", "service_unavailable": "internal_error",
+                "gateway_timeout": "internal_error"}
 WARN_INTERNAL = ("billId", "linkedTransferTransactionId", "providerTransactionId")
+# D18: a transaction field and its aliases, in the order they win (the first sent is used).
+TRANSACTION_ALIASES = (("accUuid", "accountUuid", "accountId"), ("categoryAccountUuid", "categoryAccountId"),
+                       ("postedDate", "date"))
 TRANSACTION_PATCH_FIELDS = ("vendorUuid", "customerUuid", "projectUuid", "tagUuids", "description", "notes",
                             "amount", "postedDate", "authorizedDate")
 
@@ -35,6 +44,29 @@ def unauthorized(code: str, message: str, hint: str | None = None) -> ApiError:
     # Header values must be one line of Latin-1, and a hint may quote a path with any characters in it.
     safe = hint.encode("unicode_escape").decode("ascii") if hint else None
     return ApiError(401, code, message, headers={"X-Ledger-Mock-Hint": safe} if safe else None)
+
+
+def _error_name(error: ApiError) -> str:
+    """COUNT's `error` for `error`: its own name, or for a status it names otherwise the name it uses there; a
+    status COUNT never sends (an operator's fault) gets `validation_error` (4xx) or `internal_error` (5xx)."""
+    if error.code == "error":
+        return "internal_error" if error.status >= 500 else "validation_error"
+    return STATUS_NAMES.get(error.code) or ERROR_NAMES.get(error.code, error.code)
+
+
+def _warn_aliases(call: Call, body: Mapping[str, Any], prefix: str = "") -> None:
+    """D18: of a field and its aliases the first sent wins; another one sent with a different value is ignored,
+    and said so (before anything is written)."""
+    for names in TRANSACTION_ALIASES:
+        sent = [(name, body[name]) for name in names if body.get(name) is not None]
+        for name, value in sent[1:]:
+            if value != sent[0][1]:
+                call.warn(f"body field `{prefix}{name}` was ignored: `{prefix}{sent[0][0]}` was sent too, and wins")
+
+
+def _warn_vendor_alias(call: Call, body: Mapping[str, Any]) -> None:
+    if body.get("name") is not None and body.get("vendor") not in (None, body["name"]):
+        call.warn("body field `vendor` was ignored: `name` was sent too, and wins")
 
 
 def success(status: int, data: Any, message: str) -> Reply:
@@ -104,11 +136,15 @@ class CountProvider(Provider):
             raise unauthorized("invalid_token", f"The recorded caller {missing} no longer exists") from None
 
     def render_error(self, error: ApiError, request_id: str, path: str) -> dict[str, Any]:
-        body = {"status": "error", "statusCode": error.status, "error": ERROR_NAMES.get(error.code, error.code),
-                "message": error.message, "isOperational": True, "requestId": request_id}
-        if error.code in ("invalid_token", "token_expired"):
+        """COUNT's envelope; a request with several problems gets them all in its one `message` (COUNT has no
+        `errors[]`: section 8 and the spec's Error schema)."""
+        name = _error_name(error)
+        message = " ".join(p.message for p in error.problems) if error.problems else error.message
+        body = {"status": "error", "statusCode": error.status, "error": name,
+                "message": message, "isOperational": True, "requestId": request_id}
+        if name in ("invalid_token", "token_expired"):
             body["error_description"] = error.message
-        if error.code == "rate_limited":
+        if name == "rate_limited":
             body["type"] = "RATE_LIMITED"
         return body
 
@@ -143,6 +179,7 @@ class CountProvider(Provider):
             raise ApiError(400, "invalid_request", "Invalid redirectUri.")
         # No consent screen: the simulated user approves at once, for the client's own workspace (D8).
         code = self.state.tokens.issue_code(client.id, client.workspace_id, q["redirectUri"])
+        self.state.code_states[code] = q["state"]  # D9: a grant that sends `state` must send this one
         joiner = "&" if urlsplit(q["redirectUri"]).query else "?"
         callback = q["redirectUri"] + joiner + urlencode({"code": code, "state": q["state"]})
         return success(200, {"redirectUri": callback}, "Authorization initiated.")
@@ -155,6 +192,9 @@ class CountProvider(Provider):
     def grant_access_token(self, call: Call) -> Reply:
         body, client = call.body, call.principal
         self._check_client_fields(body, client)
+        issued_with = self.state.code_states.get(str(body["code"]))
+        if body.get("state") is not None and issued_with is not None and body["state"] != issued_with:
+            raise ApiError(400, "invalid_grant", "`state` does not match the one sent to authorize-initiate.")
         try:
             pair = self.state.tokens.redeem_code(str(body["code"]), client.id)
         except GrantInvalid as exc:
@@ -166,6 +206,8 @@ class CountProvider(Provider):
         body, client = call.body or {}, call.principal
         self._check_client_fields(body, client)
         token = body.get("refreshToken") or body.get("refresh_token")
+        if body.get("refreshToken") and body.get("refresh_token") not in (None, "", token):
+            call.warn("body field `refresh_token` was ignored: `refreshToken` was sent too, and wins")
         if not token:
             raise validation_error("`refreshToken` is required.")
         try:
@@ -307,11 +349,15 @@ class CountProvider(Provider):
 
     @handles("createTransaction")
     def create_transaction(self, call: Call) -> Reply:
+        _warn_aliases(call, call.body)
         return success(201, wire.transaction_out(self._create_transaction(call.tenant, call.body)),
                        "Transaction created.")
 
     @handles("bulkCreateTransactions")
     def bulk_create_transactions(self, call: Call) -> Reply:
+        for index, row in enumerate(call.body["transactions"]):  # every row's, before the first is created
+            if isinstance(row, Mapping):
+                _warn_aliases(call, row, f"transactions/{index}/")
         return self._bulk(call, "transactions", "transaction", "createTransaction",
                           lambda row: wire.transaction_out(self._create_transaction(call.tenant, row)))
 
@@ -343,16 +389,16 @@ class CountProvider(Provider):
     @handles("updateTransaction")
     def update_transaction(self, call: Call) -> Reply:
         ws, body = call.tenant, call.body
-        if "categoryAccountUuid" in body or "categoryAccountId" in body:
-            raise validation_error("`categoryAccountUuid` cannot be changed here; use "
-                                   "PATCH /transactions/{id}/change-category.")
+        sent = next((k for k in ("categoryAccountUuid", "categoryAccountId") if k in body), None)
+        if sent is not None:
+            raise validation_error(f"`{sent}` cannot be changed here; use PATCH /transactions/{{id}}/change-category.")
         fields = load(wire.TransactionPatch, body, partial=True)
         if not fields:
             raise validation_error(f"Send at least one of {', '.join(f'`{f}`' for f in TRANSACTION_PATCH_FIELDS)}.")
         warnings = [{"field": key, "reason": "internal_only", "message": f"`{key}` is managed by COUNT and was ignored."}
                     if key in WARN_INTERNAL else
                     {"field": key, "reason": "unknown_field", "message": f"`{key}` is not a known field and was ignored."}
-                    for key in body if key not in TRANSACTION_PATCH_FIELDS]
+                    for key in (*call.ignored, *body) if key not in TRANSACTION_PATCH_FIELDS and "/" not in key]
         with ws.lock:
             transaction = ws.book.transaction(self._id(call, "Transaction"))
             if transaction.attrs.get("reconciled") and ("amount" in fields or "on" in fields):
@@ -408,7 +454,8 @@ class CountProvider(Provider):
         if fields.get("customerUuid") is not None and fields["customerUuid"] not in ws.customers:
             raise UnknownReference("Customer not found.")
         if fields.get("projectUuid") is not None:
-            raise UnknownReference("Project not found.")  # projects are not served (D14)
+            raise UnknownReference(f"Project not found: `projectUuid` {excerpt(str(fields['projectUuid']))} "
+                                   f"(projects are not served by ledger-mock, D14).")
         for tag in fields.get("tagUuids") or ():
             if tag not in ws.tags:
                 raise UnknownReference(f"Tag not found: {tag}.")
@@ -541,11 +588,15 @@ class CountProvider(Provider):
         name = body.get("name") or body.get("vendor")
         if not name:
             raise validation_error("`name` is required.")
+        _warn_vendor_alias(call, body)
         record = self._add(call.tenant.vendors, {"name": name, "email": body.get("email")})
         return success(201, self._vendor_out(record), "Vendor created.")
 
     @handles("updateVendor")
     def update_vendor(self, call: Call) -> Reply:
+        _warn_vendor_alias(call, call.body)
+        if call.body.get("name") is None and call.body.get("vendor") is not None:  # the alias, as on create
+            call.body = {**call.body, "name": call.body["vendor"]}
         record = self._update(call, "vendors", "Vendor", ("name", "email"))
         return success(200, self._vendor_out(record), "Vendor updated.")
 

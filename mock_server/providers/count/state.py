@@ -54,6 +54,7 @@ class CountState:
         self.workspaces: dict[str, Workspace] = {}
         self.tokens = TokenStore(clock, ids, access_ttl=ACCESS_TTL, refresh_ttl=REFRESH_TTL)
         self.rate_limiter = RateLimiter(RATE_LIMIT_PER_MINUTE, 60, clock) if rate_limiting else None
+        self.code_states: dict[str, str] = {}  # authorization code -> the `state` authorize-initiate was given
         self.fixture_tokens: list[TokenPair] = []
         self.fixtures = fixtures
         self._tenants = threading.Lock()

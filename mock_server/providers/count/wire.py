@@ -60,6 +60,8 @@ class TransactionIn(In):
         for legacy in ("vendorId", "customerId", "accountId"):
             if isinstance(data.get(legacy), (int, Decimal)) and not isinstance(data.get(legacy), bool):
                 raise validation_error(f"numeric `{legacy}` is not accepted; use `{legacy[:-2]}Uuid`.")
+            if legacy != "accountId" and data.get(legacy) is not None:
+                raise validation_error(f"`{legacy}` is not accepted; use `{legacy[:-2]}Uuid`.")
         if "tags" in data:
             raise validation_error("`tags` is not accepted; use `tagUuids`.")
         data = dict(data)

@@ -8,12 +8,12 @@ from typing import Any, Callable, Mapping, Sequence
 
 
 from ...auth.oauth import GrantInvalid, TokenExpired, TokenInvalid
-from ...errors import ApiError
+from ...errors import ApiError, Problem, excerpt
 from ...idempotency import KeyInFlight, KeyReused, fingerprint
 from ...ledger import (InvalidAmount, InvalidEntry, InvalidTransition, JournalEntry, LedgerError, NotFound,
                        Unbalanced, UnknownReference)
 from .. import Call, Provider, Reply, Runtime, Tenant, handles
-from . import rules, wire
+from . import ignored, rules, wire
 from .query import QueryError, run_query
 from .state import Client, IntacctState, parse_username, to_date
 
@@ -35,8 +35,32 @@ ERRORS = {
     "payload_too_large": ("invalidRequest", "REST-1413", "IA.PAYLOAD_TOO_LARGE"),
     "unsupported_media_type": ("invalidRequest", "REST-1415", "IA.UNSUPPORTED_MEDIA_TYPE"),
     "internal_error": ("internalError", "REST-1500", "IA.INTERNAL_ERROR"),
+    # Statuses an operator's fault (or the mock's own 503) may force. 429 is the gateway's GW-0010 (dossier D14;
+    # developer.intacct.com/web-services/error-handling "429 errors (GW-0010)"); the code is the status name of
+    # Sage's REST error-handling guide (429 TooManyRequests, 403 Forbidden, 422 UnprocessableEntity). The rest
+    # are mock-only, like every starred row of dossier section 9.
+    "rate_limited": ("tooManyRequests", "GW-0010", "IA.TOO_MANY_REQUESTS"),
+    "request_timeout": ("invalidRequest", "REST-1408", "IA.REQUEST_TIMEOUT"),
+    "service_unavailable": ("serviceUnavailable", "REST-1503", "IA.SERVICE_UNAVAILABLE"),
+    "bad_gateway": ("serviceUnavailable", "REST-1503", "IA.SERVICE_UNAVAILABLE"),
+    "gateway_timeout": ("serviceUnavailable", "REST-1503", "IA.SERVICE_UNAVAILABLE"),
+    "forbidden": ("forbidden", "REST-1403", "IA.FORBIDDEN"),
+    "unprocessable": ("businessRuleViolation", "REST-1422", "IA.BUSINESS_RULE_VIOLATION"),
+    # An operation Intacct has and the mock does not serve (issue 15): mock-only, named after HTTP 501.
+    "not_mocked": ("notImplemented", "REST-1501", "IA.NOT_IMPLEMENTED"),
 }
+# A problem of a schema-invalid request as an Intacct detail: errorId, messageId, message (vendor spec
+# error-response: `/newDate is not a valid field`, REST-1043, IA.NOT_A_VALID_FIELD; dossier section 9).
+DETAILS = {"unknown": ("REST-1043", "IA.NOT_A_VALID_FIELD", "{target} is not a valid field"),
+           "missing": ("REST-1045", "IA.REQUIRED_FIELD_MISSING", "{target} is required"),
+           "invalid": ("REST-1046", "IA.INVALID_VALUE", "{target}: {message}")}
+# RFC 6749 has no code for an overloaded token endpoint but `temporarily_unavailable` (section 4.1.2.1).
+OAUTH_STATUS = {401: "invalid_client", 429: "temporarily_unavailable", 503: "temporarily_unavailable"}
 OAUTH_ERRORS = {"invalid_request", "invalid_client", "invalid_grant", "unsupported_grant_type"}
+# The token request's grant members, and the grants that read each (client_id and client_secret: every grant).
+GRANT_MEMBERS = {"username": ("client_credentials",), "refresh_token": ("refresh_token",),
+                 "code": ("authorization_code",), "redirect_uri": ("authorization_code",)}
+GRANTS = frozenset({"client_credentials", "refresh_token", "authorization_code"})
 _SCHEMA_MESSAGE = re.compile(r"Invalid request body(?: at `([^`]*)`)?: (.*)$", re.S)
 _UNEXPECTED = re.compile(r"'([^']+)' was unexpected")
 _REQUIRED = re.compile(r"^['\"]([^'\"]+)['\"] is a required property")
@@ -107,7 +131,7 @@ class IntacctProvider(Provider):
 
     def render_error(self, error: ApiError, request_id: str, path: str) -> dict[str, Any]:
         if path.endswith(TOKEN_PATH):  # RFC 6749 section 5.2 bodies, whatever went wrong
-            code = error.code if error.code in OAUTH_ERRORS else (
+            code = error.code if error.code in OAUTH_ERRORS else OAUTH_STATUS.get(error.status) or (
                 "server_error" if error.status >= 500 else "invalid_request")
             return {"error": code, "error_description": error.message}
         code = error.code
@@ -117,12 +141,21 @@ class IntacctProvider(Provider):
             ia_code, error_id, message_id = "businessRuleViolation", code, "IA.GL_RULE_VIOLATION"
         elif code.startswith("REST-"):
             ia_code, error_id, message_id = "invalidRequest", code, "IA.INVALID_QUERY"
+        elif code in ERRORS:
+            ia_code, error_id, message_id = ERRORS[code]
+        elif error.status >= 500:  # a status no row names (a fault's 507): the server failed
+            ia_code, error_id, message_id = ERRORS["internal_error"]
+        elif code == "error":  # a fault's 4xx no row names (418): the request was refused, not its payload
+            ia_code, error_id, message_id = "invalidRequest", f"REST-1{error.status}", "IA.INVALID_REQUEST"
         else:
-            ia_code, error_id, message_id = ERRORS.get(code, ("invalidRequest", "REST-1064",
-                                                              "IA.PAYLOAD_CONTAINS_ERRORS"))
+            ia_code, error_id, message_id = ERRORS["validation_error"]
         body: dict[str, Any] = {"code": ia_code, "message": error.message, "errorId": error_id,
                                 "supportId": request_id.replace("-", "")[:20],
                                 "additionalInfo": {"messageId": message_id, "placeholders": {}, "propertySet": {}}}
+        if error.problems and not isinstance(error.details, list):
+            body["details"] = [_detail(p) for p in error.problems]
+            return {"ia::result": {"ia::error": body}, "ia::meta": {"totalCount": 1, "totalSuccess": 0,
+                                                                     "totalError": 1}}
         details = error.details if isinstance(error.details, list) else _schema_details(code, error.message)
         if details:
             body["details"] = [{"code": "invalidRequest", "message": d["message"], "errorId": d["errorId"],
@@ -190,6 +223,10 @@ class IntacctProvider(Provider):
         call.principal = client
         grant = body.get("grant_type")
         tokens = self.state.tokens
+        for name in GRANT_MEMBERS:  # RFC 6749 section 3.2: what a grant does not read is ignored; say so
+            if grant in GRANT_MEMBERS[name] or body.get(name) in (None, "") or grant not in GRANTS:
+                continue
+            call.warn(f"body field `{name}` is not read for grant_type {grant} and was ignored")
         if grant == "client_credentials":
             user, company, entity = self._username(body.get("username"))
             self._check_reach(client, company)
@@ -202,12 +239,12 @@ class IntacctProvider(Provider):
             except GrantInvalid:
                 raise ApiError(400, "invalid_grant", "The refresh token is invalid, expired or already used.") from None
         elif grant == "authorization_code":
-            pair = self._redeem(client.id, body.get("code"), body.get("redirect_uri"))
+            pair = self._redeem(call, client.id, body.get("code"), body.get("redirect_uri"))
         elif not grant:
             raise ApiError(400, "invalid_request", "grant_type is required: client_credentials, refresh_token or "
                                                    "authorization_code.")
         else:
-            raise ApiError(400, "unsupported_grant_type", f"grant_type {grant} is not supported.")
+            raise ApiError(400, "unsupported_grant_type", f"grant_type {excerpt(grant)} is not supported.")
         return 200, {"access_token": pair.access_token, "token_type": "Bearer",
                      "expires_in": int(tokens.access_ttl.total_seconds()), "refresh_token": pair.refresh_token}
 
@@ -236,12 +273,15 @@ class IntacctProvider(Provider):
             raise ApiError(400, "invalid_grant", f"Company {company} does not exist or has not authorized client "
                                                  f"{client.id}.")
 
-    def _redeem(self, client_id: str, code: str | None, redirect_uri: str | None) -> Any:
+    def _redeem(self, call: Call, client_id: str, code: str | None, redirect_uri: str | None) -> Any:
         """D3: a new code exchange revokes the same user's older tokens for that company."""
         if not code:
             raise ApiError(400, "invalid_request", "code is required for grant_type authorization_code.")
         tokens = self.state.tokens
         username = self.state.codes.get(code)
+        if username is not None and redirect_uri:
+            call.warn("body field `redirect_uri` was ignored: a fixture authorization code is exchanged with any "
+                      "redirect_uri")
         if username is not None:
             user, company, entity = parse_username(username)
             self._check_reach(self.state.clients[client_id], company)
@@ -268,6 +308,7 @@ class IntacctProvider(Provider):
     def create_journal_entry(self, call: Call) -> Reply:
         company = call.tenant
         with company.lock:
+            _warn(call, ignored.on_create(company, call.body, self._today()))
             entry = rules.create_entry(company, call.body, call.principal["user"])
         return 201, envelope(wire.ref(wire.ENTRY_PATH, entry.id))
 
@@ -282,6 +323,7 @@ class IntacctProvider(Provider):
         company = call.tenant
         with company.lock:
             entry = self._lookup(company, "entry", call.path["key"])
+            _warn(call, ignored.on_update(company, entry, call.body, self._today()))
             rules.update_entry(company, entry, call.body, call.principal["user"])
         return 200, envelope(wire.ref(wire.ENTRY_PATH, entry.id))
 
@@ -300,10 +342,12 @@ class IntacctProvider(Provider):
 
     @handles("approveJournalEntry")
     def approve_journal_entry(self, call: Call) -> Reply:
+        _warn(call, _notes(call))
         return self._workflow(call, lambda c, e, user: rules.approve(c, e, user, call.body.get("notes")))
 
     @handles("declineJournalEntry")
     def decline_journal_entry(self, call: Call) -> Reply:
+        _warn(call, _notes(call))
         return self._workflow(call, lambda c, e, user: rules.simple_action(c, e, "decline", user,
                                                                            call.body.get("notes")))
 
@@ -318,7 +362,10 @@ class IntacctProvider(Provider):
 
     @handles("reclassifyJournalEntry")
     def reclassify_journal_entry(self, call: Call) -> Reply:
-        return self._workflow(call, lambda c, e, user: rules.reclassify(c, e, call.body, user))
+        def reclassify(company: Any, entry: JournalEntry, user: str) -> JournalEntry:
+            _warn(call, ignored.on_reclassify(company, entry, call.body, self._today()))
+            return rules.reclassify(company, entry, call.body, user)
+        return self._workflow(call, reclassify)
 
     def _workflow(self, call: Call, act: Callable[[Any, JournalEntry, str], JournalEntry]) -> Reply:
         company = call.tenant
@@ -332,6 +379,11 @@ class IntacctProvider(Provider):
     @handles("queryObjects")
     def query_objects(self, call: Call) -> Reply:
         company, today = call.tenant, self._today()
+        flags = (call.body or {}).get("filterParameters") or {}
+        for flag in ("includePrivate", "includeHierarchyFields"):  # dossier section 7: accepted, nothing to change
+            if flags.get(flag) is True:
+                call.warn(f"body field `filterParameters/{flag}` changes nothing: ledger-mock has no private or "
+                          f"hierarchy records")
         with company.lock:
             entries = list(company.book.entries.values())
         objects = {
@@ -378,7 +430,7 @@ class IntacctProvider(Provider):
                  "journal": company.journals}[kind].get(key)
         if found is None:
             label = {"entry": "Journal entry", "account": "GL account", "journal": "Journal"}[kind]
-            raise ApiError(404, "not_found", f"{label} {key} was not found in company {company.id}.")
+            raise ApiError(404, "not_found", f"{label} {excerpt(key)} was not found in company {company.id}.")
         return found
 
     @staticmethod
@@ -386,6 +438,33 @@ class IntacctProvider(Provider):
         start, size = call.query.get("start", 1), call.query.get("size", 100)
         rows = [wire.ref(path, key, id_of(key)) for key in keys[start - 1:start - 1 + size]]
         return 200, envelope(rows, page_meta(len(keys), start, size))
+
+
+def _warn(call: Call, said: Sequence[str]) -> None:
+    """What the write sends and the record will not show (read-only members, see `ignored`): named before any
+    change, as `serve --strict` refuses the request on the first."""
+    for message in said:
+        call.warn(message)
+
+
+def _notes(call: Call) -> list[str]:
+    """Sage Intacct keeps approval notes in the entry's approval history, which no mocked read serves."""
+    if (call.body or {}).get("notes") is None:
+        return []
+    return ["body field `notes` was not kept: Sage Intacct shows approval notes in the entry's approval history, "
+            "which ledger-mock does not serve"]
+
+
+def _detail(problem: Problem) -> dict[str, Any]:
+    """One `details[]` item: the problem's field as a JSON pointer (`/lines/0/txnAmount`; a parameter by its
+    name), its errorId by kind (unknown REST-1043, missing REST-1045, bad value REST-1046)."""
+    target = "/" + problem.field if problem.field else ""
+    error_id, message_id, text = DETAILS.get(problem.kind, DETAILS["invalid"])
+    message = problem.message.rstrip(".")
+    found = _SCHEMA_MESSAGE.match(message)
+    return {"code": "invalidRequest", "errorId": error_id, "target": target,
+            "message": text.format(target=target or "/", message=found.group(2) if found else message),
+            "additionalInfo": {"messageId": message_id, "placeholders": {}, "propertySet": {}}}
 
 
 def _schema_details(code: str, message: str) -> list[dict[str, Any]]:

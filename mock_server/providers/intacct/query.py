@@ -40,6 +40,8 @@ from typing import Any
 from lark import Lark, Token, Tree
 from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken
 
+from ...errors import excerpt
+
 __all__ = [
     "AGGREGATES",
     "DATE_MACROS",
@@ -97,7 +99,8 @@ class QueryError(ValueError):
         super().__init__(message)
         self.message = message
         self.kind = kind
-        self.target = target
+        # a pointer's segments may be names the request made up: each is cut to an excerpt
+        self.target = target if target is None else "/".join(excerpt(part) for part in target.split("/"))
 
     @property
     def error_id(self) -> str:
@@ -152,14 +155,24 @@ _TOKEN_NAMES = {
 }
 
 
+def _shown(value: Any) -> str:
+    """A request value quoted in a message: its repr, cut to an excerpt."""
+    return excerpt(repr(value))
+
+
+def _json(value: Any) -> str:
+    """A request value quoted in a message as JSON, cut to an excerpt."""
+    return excerpt(json.dumps(value, default=str))
+
+
 def _describe_parse_error(exc: UnexpectedInput, text: str) -> str:
     if isinstance(exc, UnexpectedToken):
         if exc.token.type == "$END":
             expected = sorted(_TOKEN_NAMES.get(name, name) for name in exc.expected)
             return f"unexpected end of expression; expected {' or '.join(expected)}"
-        return f"unexpected {str(exc.token)!r} at position {exc.column}"
+        return f"unexpected {_shown(str(exc.token))} at position {exc.column}"
     if isinstance(exc, UnexpectedCharacters):
-        return f"unexpected {text[exc.pos_in_stream]!r} at position {exc.column}"
+        return f"unexpected {_shown(text[exc.pos_in_stream])} at position {exc.column}"
     return "unexpected end of expression"  # pragma: no cover - UnexpectedEOF
 
 
@@ -190,19 +203,19 @@ def _parse_field_text(text: str) -> tuple[str | None, tuple[str, ...]] | str:
 
 def _parse_field(text: Any, *, where: str, target: str, allow_aggregate: bool) -> _FieldRef:
     if not isinstance(text, str) or not text:
-        raise QueryError(f"{where}: field names must be non-empty strings, got {text!r}",
+        raise QueryError(f"{where}: field names must be non-empty strings, got {_shown(text)}",
                          kind="field", target=target)
     parsed = _parse_field_text(text)
     if isinstance(parsed, str):
-        raise QueryError(f"{where}: invalid field {text!r}: {parsed}", kind="field", target=target)
+        raise QueryError(f"{where}: invalid field {_shown(text)}: {parsed}", kind="field", target=target)
     aggregate, path = parsed
     if aggregate is not None:
         if not allow_aggregate:
-            raise QueryError(f"{where}: aggregate {text!r} is only allowed in fields",
+            raise QueryError(f"{where}: aggregate {_shown(text)} is only allowed in fields",
                              kind="field", target=target)
         if aggregate not in AGGREGATES:
             raise QueryError(
-                f"{where}: unknown aggregate function {aggregate!r} in {text!r} "
+                f"{where}: unknown aggregate function {_shown(aggregate)} in {_shown(text)} "
                 f"(use one of {', '.join(AGGREGATES)})", kind="field", target=target)
     return _FieldRef(text, path, aggregate)
 
@@ -470,7 +483,7 @@ def _check_number(value: Any) -> bool:
 
 def _validate_value(op: str, value: Any, target: str) -> None:
     def fail(expected: str) -> None:
-        raise QueryError(f"filters: operator {op} expects {expected}, got {json.dumps(value, default=str)}",
+        raise QueryError(f"filters: operator {op} expects {expected}, got {_json(value)}",
                          kind="operator", target=target)
 
     def is_scalar(v: Any) -> bool:
@@ -724,7 +737,7 @@ def _numeric(value: Any, ref: _FieldRef) -> Decimal:
     classified = _classify(value)
     if classified is None or classified[0] != _K_NUM:
         raise QueryError(f"fields: {ref.aggregate} needs a numeric field, "
-                         f"but {'.'.join(ref.path)!r} holds {json.dumps(value, default=str)}",
+                         f"but {_shown('.'.join(ref.path))} holds {_json(value)}",
                          kind="field", target="/fields")
     return classified[1]
 
@@ -777,10 +790,10 @@ def _parse_paging(body: Mapping) -> tuple[int, int]:
     start = 1 if start is None else start
     size = DEFAULT_SIZE if size is None else size
     if not _strict_int(start) or start < 1:
-        raise QueryError(f"start must be an integer of at least 1, got {json.dumps(start, default=str)}",
+        raise QueryError(f"start must be an integer of at least 1, got {_json(start)}",
                          kind="paging", target="/start")
     if not _strict_int(size) or not 1 <= size <= MAX_SIZE:
-        raise QueryError(f"size must be an integer from 1 to {MAX_SIZE}, got {json.dumps(size, default=str)}",
+        raise QueryError(f"size must be an integer from 1 to {MAX_SIZE}, got {_json(size)}",
                          kind="paging", target="/size")
     return start, size
 
@@ -792,18 +805,18 @@ def _parse_filter_parameters(raw: Any, today: dt.date) -> tuple[dt.date, bool]:
         raise QueryError("filterParameters must be an object", target="/filterParameters")
     for name in raw:
         if name not in _FILTER_PARAMETER_KEYS:
-            raise QueryError(f"filterParameters: unknown parameter {name!r}",
+            raise QueryError(f"filterParameters: unknown parameter {_shown(name)}",
                              target=f"/filterParameters/{name}")
     as_of = today
     value = raw.get("asOfDate")
     if value is not None:
         if not isinstance(value, str) or not _DATE_RE.fullmatch(value):
-            raise QueryError(f"filterParameters: asOfDate must be a date YYYY-MM-DD, got {value!r}",
+            raise QueryError(f"filterParameters: asOfDate must be a date YYYY-MM-DD, got {_shown(value)}",
                              target="/filterParameters/asOfDate")
         try:
             as_of = dt.date.fromisoformat(value)
         except ValueError:
-            raise QueryError(f"filterParameters: asOfDate {value!r} is not a valid date",
+            raise QueryError(f"filterParameters: asOfDate {_shown(value)} is not a valid date",
                              target="/filterParameters/asOfDate") from None
     for flag in ("caseSensitiveComparison", "includePrivate", "includeHierarchyFields"):
         if raw.get(flag) is not None and not isinstance(raw.get(flag), bool):
@@ -853,7 +866,7 @@ def _parse_filters(raw: Any) -> list[_Condition]:
                 hint = "; $has is not supported"
             else:
                 hint = ""
-            raise QueryError(f"filters: unknown operator {op!r} in condition {index + 1}{hint}",
+            raise QueryError(f"filters: unknown operator {_shown(op)} in condition {index + 1}{hint}",
                              kind="operator", target=f"{target}/{op}")
         if not isinstance(body, Mapping) or not body:
             raise QueryError(f"filters: {op} in condition {index + 1} needs an object of field: value",
@@ -882,7 +895,8 @@ def _parse_order_by(raw: Any) -> list[tuple[_FieldRef, bool, str]]:
                              kind="field", target=target)
         ((name, direction),) = item.items()
         if not isinstance(direction, str) or direction.lower() not in ("asc", "desc"):
-            raise QueryError(f"orderBy: direction for {name!r} must be 'asc' or 'desc', got {direction!r}",
+            raise QueryError(f"orderBy: direction for {_shown(name)} must be 'asc' or 'desc', "
+                             f"got {_shown(direction)}",
                              kind="field", target=f"{target}/{name}")
         ref = _parse_field(name, where="orderBy", target=f"{target}/{name}", allow_aggregate=True)
         result.append((ref, direction.lower() == "desc", f"{target}/{name}"))
@@ -905,14 +919,14 @@ def run_query(
         raise QueryError("The query body must be a JSON object", target="")
     for name in body:
         if name not in _BODY_KEYS:
-            raise QueryError(f"Unknown query property {name!r}", target=f"/{name}")
+            raise QueryError(f"Unknown query property {_shown(name)}", target=f"/{name}")
 
     object_name = body.get("object")
     if not isinstance(object_name, str) or not object_name:
         raise QueryError("object is required, e.g. 'general-ledger/journal-entry'",
                          kind="object", target="/object")
     if object_name not in objects:
-        raise QueryError(f"Unknown object {object_name!r}; queryable objects are "
+        raise QueryError(f"Unknown object {_shown(object_name)}; queryable objects are "
                          f"{', '.join(sorted(objects))}", kind="object", target="/object")
 
     start, size = _parse_paging(body)
@@ -928,12 +942,12 @@ def run_query(
         requested = {ref.text for ref in fields}
         for ref, _, target in order_by:
             if ref.text not in requested:
-                raise QueryError(f"orderBy: {ref.text!r} must be one of the requested fields "
+                raise QueryError(f"orderBy: {_shown(ref.text)} must be one of the requested fields "
                                  f"when fields contain aggregates", kind="field", target=target)
     else:
         for ref, _, target in order_by:
             if ref.aggregate:
-                raise QueryError(f"orderBy: aggregate {ref.text!r} needs aggregate fields",
+                raise QueryError(f"orderBy: aggregate {_shown(ref.text)} needs aggregate fields",
                                  kind="field", target=target)
 
     records = objects[object_name]()
@@ -948,14 +962,16 @@ def run_query(
             shape = shapes[ref.path] = _field_shape(records, ref.path)
         dotted = ".".join(ref.path)
         if shape == "unknown":
-            raise QueryError(f"Unknown field {dotted!r} on object {object_name!r}", kind="field", target=target)
+            raise QueryError(f"Unknown field {_shown(dotted)} on object {_shown(object_name)}", kind="field",
+                             target=target)
         if shape == "list":
-            raise QueryError(f"Field {dotted!r} on object {object_name!r} is a collection and cannot be "
-                             f"used in a query", kind="field", target=target)
+            raise QueryError(f"Field {_shown(dotted)} on object {_shown(object_name)} is a collection and cannot "
+                             f"be used in a query", kind="field", target=target)
         if shape == "object" and (purpose != "select" or ref.aggregate):
             use = "aggregated" if ref.aggregate else purpose
-            raise QueryError(f"Field {dotted!r} on object {object_name!r} is an object and cannot be {use}; "
-                             f"name one of its fields, e.g. '{dotted}.id'", kind="field", target=target)
+            raise QueryError(f"Field {_shown(dotted)} on object {_shown(object_name)} is an object and cannot be "
+                             f"{use}; name one of its fields, e.g. '{excerpt(dotted)}.id'", kind="field",
+                             target=target)
 
     for index, ref in enumerate(fields):
         check(ref, f"/fields/{index}", purpose="select")

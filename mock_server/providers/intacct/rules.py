@@ -12,17 +12,19 @@ from datetime import date
 from decimal import Decimal
 from typing import Any, Iterable, Mapping, Sequence
 
-from ...errors import ApiError
+from ...errors import ApiError, Problem, excerpt
 from ...ledger import Account, JournalEntry, Line, NewLine, Side, parse_amount
 from .state import AUTO_REVERSAL, PARTIAL_APPROVAL, WORKFLOW, Company, Journal, to_date
 from .wire import DIMENSIONS
 
 LINE_FIELDS = ("txnType", "txnAmount", "glAccount", "dimensions", "documentId", "description", "numberOfUnits",
-               "accountingPeriod", "isBillable")
+               "accountingPeriod", "isBillable", "currency", "allocation", "taxEntries")
 RECLASSIFY_LINE_FIELDS = ("txnType", "txnAmount", "glAccount", "dimensions", "documentId", "description")
 ALWAYS_EDITABLE = frozenset({"description", "referenceNumber", "attachment"})
 NOT_EDITABLE_WHEN_POSTED = frozenset({"glJournal", "automaticReversalDate"})
-READ_ONLY = frozenset({"key", "id", "state", "moduleName"})
+READ_ONLY = frozenset({"key", "id", "state"})
+BOOK_CURRENCY = "USD"  # D16: one currency, rate 1
+EXCHANGE = ("exchangeRateDate", "exchangeRateTypeId", "exchangeRate")  # kept as sent (vendor GET shows them)
 DELETABLE = frozenset({"draft", "declined", "posted"})
 
 
@@ -39,11 +41,11 @@ def _resolve(ref: Mapping[str, Any], by_key: Any, by_id: Any, label: str, missin
     found_by_key = by_key(str(key)) if key is not None else None
     found_by_id = by_id(str(id_)) if id_ is not None else None
     if key is not None and found_by_key is None:
-        raise rule(missing_code, f"{label} with key {key} was not found.")
+        raise rule(missing_code, f"{label} with key {excerpt(key)} was not found.")
     if id_ is not None and found_by_id is None:
-        raise rule(missing_code, f"{label} {id_} was not found.")
+        raise rule(missing_code, f"{label} {excerpt(id_)} was not found.")
     if found_by_key is not None and found_by_id is not None and found_by_key is not found_by_id:
-        raise rule("GL-1011", f"{label} key {key} and id {id_} name different objects.")
+        raise rule("GL-1011", f"{label} key {excerpt(key)} and id {excerpt(id_)} name different objects.")
     return found_by_key if found_by_key is not None else found_by_id
 
 
@@ -125,9 +127,53 @@ def _apply(company: Company, line: NewLine, raw: Mapping[str, Any], target: str,
             attrs["dimensions"] = _dimensions(value, attrs.get("dimensions"))
         elif name == "description":
             changes["memo"] = value
+        elif name == "currency":
+            attrs["currency"] = _currency(value or {}, attrs.get("currency"), f"{target[1:]}/currency")
+        elif name == "allocation":
+            attrs["allocation"] = _stored_ref(value)
+        elif name == "taxEntries":
+            attrs["taxEntries"] = tuple(_tax_entry(item, f"{target[1:]}/taxEntries/{n}")
+                                        for n, item in enumerate(value or ()))
         else:
             attrs[name] = value
     return replace(line, attrs=attrs, **changes)
+
+
+def _currency(raw: Mapping[str, Any], current: Mapping[str, Any] | None, where: str) -> dict[str, Any]:
+    """D16: the book is USD at rate 1; another currency or rate cannot be booked, so it is refused (400 naming
+    the member). The exchange-rate date and type are kept as sent."""
+    for name in ("baseCurrency", "txnCurrency"):
+        if raw.get(name) is not None and str(raw[name]).upper() != BOOK_CURRENCY:
+            raise _refused(f"{where}/{name}", f"{name} {excerpt(str(raw[name]))} cannot be booked: the mock's "
+                                              f"companies book {BOOK_CURRENCY} only (multi-currency is not mocked).")
+    if raw.get("exchangeRate") is not None and Decimal(str(raw["exchangeRate"])) != 1:
+        raise _refused(f"{where}/exchangeRate", f"exchangeRate {excerpt(str(raw['exchangeRate']))} cannot be booked:"
+                                                f" the mock's companies book {BOOK_CURRENCY} at rate 1.")
+    kept = dict(current or {})
+    kept.update({name: raw[name] for name in EXCHANGE if raw.get(name) is not None})
+    return kept
+
+
+def _tax_entry(raw: Mapping[str, Any], where: str) -> dict[str, Any]:
+    entry: dict[str, Any] = {}
+    for name in ("baseTaxAmount", "txnTaxAmount"):
+        if raw.get(name) is not None:
+            entry[name] = parse_amount(raw[name], field=f"{where}/{name}", positive=False)
+    if raw.get("taxRate") is not None:
+        entry["taxRate"] = Decimal(str(raw["taxRate"]))
+    if raw.get("taxDetail") is not None:
+        entry["taxDetail"] = _stored_ref(raw["taxDetail"])
+    return entry
+
+
+def _stored_ref(raw: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """A reference the mock keeps as sent, by key and id (`{}` or all-null clears it)."""
+    value = {k: (raw or {}).get(k) for k in ("key", "id")}
+    return value if any(v is not None for v in value.values()) else None
+
+
+def _refused(field: str, message: str) -> ApiError:
+    return ApiError(400, "validation_error", message, problems=(Problem("body", field, message),))
 
 
 def _as_new(line: Line) -> NewLine:
@@ -196,10 +242,14 @@ def _header_attrs(body: Mapping[str, Any], current: Mapping[str, Any]) -> dict[s
     for name in ("attachment", "baseLocation"):
         if name in body:
             attrs[name] = {k: body[name].get(k) for k in ("key", "id")}
+    if "moduleName" in body:
+        attrs["moduleName"] = body["moduleName"]
     if "tax" in body:
-        attrs["taxImplication"] = body["tax"].get("taxImplication")
-        if "taxSolution" in body["tax"]:
-            attrs["taxSolution"] = {k: body["tax"]["taxSolution"].get(k) for k in ("key", "id")}
+        if "taxImplication" in body["tax"]:
+            attrs["taxImplication"] = body["tax"]["taxImplication"]
+        for name in ("taxSolution", "vendor", "customer", "contact"):
+            if name in body["tax"]:
+                attrs[name] = {k: body["tax"][name].get(k) for k in ("key", "id")}
     return attrs
 
 
@@ -235,6 +285,8 @@ def update_entry(company: Company, entry: JournalEntry, body: Mapping[str, Any],
                               f"the path.")
     status = entry.status
     sent = set(body) - READ_ONLY
+    if body.get("moduleName") == (entry.attrs.get("moduleName") or "2.GL"):
+        sent.discard("moduleName")  # the module it has: nothing to change
     if status in ("draft", "declined"):
         locked: set[str] = set()
     elif status == "posted":
@@ -279,8 +331,8 @@ def _requested_action(status: str, state: str | None) -> str | None:
         return None
     action = {"posted": "post", "submitted": "submit"}.get(state)
     if action is None or not WORKFLOW.allows(status, action):
-        raise rule("GL-1006", f"A {status} journal entry cannot be moved to {state} by an update; use the "
-                              f"workflow endpoints.")
+        raise rule("GL-1006", f"`state` {excerpt(str(state))}: a {status} journal entry cannot be moved to it by an "
+                              f"update; use the workflow endpoints.")
     return action
 
 

@@ -16,6 +16,14 @@ JOURNAL_PATH = "/objects/general-ledger/journal"
 DIMENSIONS = ("location", "department", "employee", "project", "customer", "vendor", "item", "warehouse", "class",
               "task", "costType", "asset", "contract", "affiliateEntity")
 ONE = {"totalCount": 1, "totalSuccess": 1, "totalError": 0}
+# Where the objects a journal entry refers to live (vendor spec `href` examples); a stored reference shows its
+# `href` when it has a key.
+REF_PATHS = {"attachment": "/objects/company-config/attachment", "baseLocation": "/objects/company-config/location",
+             "taxSolution": "/objects/tax/tax-solution", "vendor": "/objects/accounts-payable/vendor",
+             "customer": "/objects/accounts-receivable/customer", "contact": "/objects/company-config/contact",
+             "allocation": "/objects/general-ledger/txn-allocation-template",
+             "taxDetail": "/objects/tax/tax-detail"}
+TAX_REFS = ("taxSolution", "vendor", "customer", "contact")
 
 
 def timestamp(moment: datetime) -> str:
@@ -68,14 +76,14 @@ _ENTRY_FIELDS: dict[str, Callable[[Company, JournalEntry, date], Any]] = {
                                    else {"key": None, "id": None}),
     "moduleName": lambda c, e, t: e.attrs.get("moduleName") or "2.GL",
     "referenceNumber": lambda c, e, t: e.reference,
-    "attachment": lambda c, e, t: optional_ref("/objects/company-config/attachment", e.attrs.get("attachment")),
+    "attachment": lambda c, e, t: optional_ref(REF_PATHS["attachment"], e.attrs.get("attachment")),
     "entity": lambda c, e, t: {"key": None, "id": None, "name": None},
-    "baseLocation": lambda c, e, t: optional_ref("/objects/company-config/location", e.attrs.get("baseLocation")),
+    "baseLocation": lambda c, e, t: optional_ref(REF_PATHS["baseLocation"], e.attrs.get("baseLocation")),
     "accountAllocationRun": lambda c, e, t: {"key": None, "id": None},
     "state": lambda c, e, t: entry_state(e, t),
     "sequenceNumber": lambda c, e, t: None,
     "tax": lambda c, e, t: {"taxImplication": e.attrs.get("taxImplication"),
-                            "taxSolution": optional_ref(None, e.attrs.get("taxSolution"))},
+                            **{name: optional_ref(REF_PATHS[name], e.attrs.get(name)) for name in TAX_REFS}},
     "audit": lambda c, e, t: {"createdDateTime": timestamp(e.created_at), "modifiedDateTime": timestamp(e.updated_at),
                               "createdBy": e.attrs.get("createdBy"), "modifiedBy": e.attrs.get("modifiedBy")},
     "lines": _lines,
@@ -125,10 +133,25 @@ def line_out(company: Company, entry: JournalEntry, line: Line, number: int, sta
                        for name in DIMENSIONS},
         "documentId": a.get("documentId"), "description": line.memo, "numberOfUnits": a.get("numberOfUnits"),
         "accountingPeriod": a.get("accountingPeriod"), "isBillable": bool(a.get("isBillable")),
-        "currency": {"baseCurrency": "USD", "txnCurrency": "USD"},
+        "currency": {"baseCurrency": "USD", "txnCurrency": "USD", **(a.get("currency") or {})},
+        "allocation": optional_ref(REF_PATHS["allocation"], a.get("allocation")),
+        "taxEntries": [tax_entry_out(t) for t in a.get("taxEntries") or ()],
         "state": "reversal" if a.get("reversal") else state,
         "href": f"{LINE_PATH}/{a['key']}",
     }
+
+
+def tax_entry_out(entry: Mapping[str, Any]) -> dict[str, Any]:
+    """A tax entry as it was sent (amounts as 2-decimal strings; D16: nothing is computed)."""
+    out: dict[str, Any] = {}
+    for name in ("baseTaxAmount", "txnTaxAmount"):
+        if entry.get(name) is not None:
+            out[name] = format_amount(entry[name])
+    if entry.get("taxRate") is not None:
+        out["taxRate"] = entry["taxRate"]
+    if entry.get("taxDetail") is not None:
+        out["taxDetail"] = optional_ref(REF_PATHS["taxDetail"], entry["taxDetail"])
+    return out
 
 
 def query_lines(company: Company, entries: Iterable[JournalEntry], today: date) -> list[dict[str, Any]]:
