@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from .clock import ClockOutOfRange
-from .errors import ApiError
+from .errors import ApiError, excerpt
 from .faults import FaultError
 from .providers import Call, Provider, Reply, handles
 
@@ -105,6 +105,20 @@ class Admin(Provider):
         call.tenant = created["tenant"]  # the write log files this change under the tenant it made
         self.mock.created[(name, created["tenant"])] = call.body.get("name") or created["tenant"]
         return 201, created
+
+    @handles("getCredentials")
+    def get_credentials(self, call: Call) -> Reply:
+        """One served provider's credentials, or every served provider's by name."""
+        base = call.request.host_url.rstrip("/")
+        name = call.query.get("provider")
+        if name is None:
+            return 200, {name: provider.credentials(base + self.mock.prefix_of(name))
+                         for name, provider in self.mock.providers.items()}
+        provider = self.mock.providers.get(name)
+        if provider is None:
+            raise ApiError(404, "not_found", f"No provider {excerpt(name)!r} is served; served: "
+                                             f"{', '.join(self.mock.providers)}.")
+        return 200, provider.credentials(base + self.mock.prefix_of(name))
 
     @handles("deleteTenant")
     def delete_tenant(self, call: Call) -> Reply:

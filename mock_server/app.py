@@ -6,13 +6,13 @@ from __future__ import annotations
 from typing import Callable
 
 from flask import Flask, request
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 
 from . import admin, providers, ui
 from .config import Config
 from .fixtures import load_fixtures
 from .mock import Mock
-from .pipeline import LARGE_BODIES, Front, http_error, pipeline, unexpected
+from .pipeline import LARGE_BODIES, Answer, Front, http_error, pipeline, unexpected
 from .providers import Provider
 from .routes import Routes
 from .spec import Spec
@@ -44,11 +44,42 @@ def create_app(config: Config | None = None) -> Flask:
         mount(prefix, name, mock.specs[name], lambda name=name: mock.providers[name])
     mount(admin.PREFIX, admin.NAME, mock.admin.spec, lambda: mock.admin)
     ui.mount(app, mock)
-    app.register_error_handler(HTTPException, lambda exc: http_error(mock, request.path, exc.code or 500,
-                                                                     getattr(exc, "valid_methods", None)))
+
+    def refuse(exc: HTTPException):
+        if exc.code == 404 and mock.mount_at(request.path) is None and not request.path.startswith(admin.PREFIX):
+            return _missed_prefix(mock, routes, request.path, request.method)  # outside every provider
+        return http_error(mock, request.path, exc.code or 500, getattr(exc, "valid_methods", None))
+
+    app.register_error_handler(HTTPException, refuse)
     app.register_error_handler(Exception, lambda exc: unexpected(mock, request))
     mock.front = app.wsgi_app = Front(mock, app.wsgi_app, routes, pipelines, limits)  # Flask's place for middleware
 
     mock.replay(mock.pending)  # last: replaying serves requests, so the app must be complete
     mock.pending = []
     return app
+
+
+def _missed_prefix(mock: Mock, routes: Routes, path: str, method: str) -> Answer:
+    """A 404 for a path under no provider's mount, naming the path a client most likely meant: its own path
+    under the mount where it is a route, else under the mount whose spec has paths starting like it."""
+    import orjson
+
+    def route(candidate: str) -> bool:
+        try:
+            routes.match(candidate, method)
+        except MethodNotAllowed:
+            return True
+        except NotFound:
+            return False
+        return True
+
+    first = "/" + path.lstrip("/").split("/", 1)[0]
+    guess = next((prefix + path for prefix in mock.mounts if route(prefix + path)), None) or next(
+        (prefix + path for prefix, name in mock.mounts.items() if first != "/" and any(
+            op.path == first or op.path.startswith(first + "/") for op in mock.specs[name].operations.values())),
+        None)
+    body = {"error": "not_found", "message": f"No route {path} on this server: every provider is served under its "
+                                              f"own prefix ({', '.join(mock.mounts)}); GET / lists them."}
+    if guess:
+        body["hint"] = f"did you mean {guess}?"
+    return Answer(404, orjson.dumps(body), {})

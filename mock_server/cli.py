@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shlex
 import sys
 from datetime import datetime
@@ -56,19 +57,110 @@ def serve(host: str, port: int, fixtures: Path | None, providers: str | None, ro
     selected = tuple(p.strip() for p in providers.split(",")) if providers else None
     if root_provider and selected is None:
         selected = (root_provider,)
-    if admin_token is None and not _loopback(host):
+    generated = admin_token is None and not _loopback(host)
+    if generated:
         admin_token = secrets.token_urlsafe(24)
-        click.echo(f"admin token (the server listens beyond localhost): {admin_token}", err=True)
     config = Config(providers=selected, fixtures=fixtures.resolve() if fixtures else None,
                     root_provider=root_provider, seed=None if seed < 0 else seed, frozen_time=freeze_time,
                     rate_limiting=not no_rate_limit, validate_responses=strict, refuse_ignored=strict,
                     public_base_url=f"http://{host}:{port}", admin_token=admin_token, log_level=log_level,
                     state_file=state_file.resolve() if state_file else None, max_tenants=max_tenants,
                     body_timeout_s=body_timeout)
+    base = _reachable(host, port)
+
+    def ready(mock) -> None:
+        _banner(mock, base, admin_token if generated else None)
+        _record_serve(base, root_provider, config.fixtures)
+
     try:
-        run(config, host, port, threads)
+        run(config, host, port, threads, ready)
     except (StateFileError, PortInUse, ValueError) as exc:  # here, where the message reaches whoever starts it
         raise click.ClickException(str(exc)) from None
+    finally:
+        _forget_serve()
+
+
+def _reachable(host: str, port: int) -> str:
+    """The base URL a client on this machine uses: a wildcard address is reached through loopback."""
+    if host in ("", "0.0.0.0"):
+        host = "127.0.0.1"
+    elif host == "::":
+        host = "::1"
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
+def _banner(mock, base: str, generated_token: str | None) -> None:
+    """Where everything is, on stderr before serving, and the same facts as one JSON log line."""
+    import logging
+
+    from .ui import about
+
+    facts = about(mock, base)
+    clock = mock.runtime.clock
+    state_file = mock.config.state_file
+    lines = [f"ledger-mock serving on {base}  (index: {base}/)"]
+    width = max(len(p["name"]) for p in facts["providers"])
+    lines += [f"  {p['name']:<{width}}  {p['base_url']}   spec {p['spec_yaml']}" for p in facts["providers"]]
+    lines += [f"  inspector    {facts['inspector']}",
+              f"  admin API    {facts['admin']}  (openapi/admin.yaml)",
+              f"  credentials  ledger-mock credentials --provider {facts['providers'][0]['name']}  "
+              f"(or GET {base}/_mock/credentials?provider=...)"]
+    if state_file:
+        lines.append(f"  state file   {state_file}")
+    if generated_token:
+        lines.append(f"  admin token  {generated_token}  (the server listens beyond localhost; send "
+                     "`Authorization: Bearer <token>` to /_mock, or ?token= to the inspector)")
+    now = clock.now().isoformat().replace("+00:00", "Z")
+    if clock.frozen:
+        lines.append(f"  mock clock   frozen at {now}")
+    click.echo("\n".join(lines), err=True)
+    logging.getLogger("ledger_mock").info(json.dumps({
+        "event": "serving", "base_url": base, "providers": {p["name"]: p["base_url"] for p in facts["providers"]},
+        "inspector": facts["inspector"], "admin": facts["admin"],
+        "credentials": "ledger-mock credentials --provider P", "state_file": str(state_file) if state_file else None,
+        "admin_token": generated_token, "clock_frozen_at": now if clock.frozen else None}))
+
+
+def serve_record() -> Path:
+    """Where `serve` notes its base URL for `credentials` on the same machine: the user's runtime folder (gone
+    at logout), else their cache folder."""
+    runtime = os.environ.get("XDG_RUNTIME_DIR")
+    folder = Path(runtime) if runtime else Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return folder / "ledger-mock" / "last-serve.json"
+
+
+def _record_serve(base: str, root_provider: str | None, fixtures: Path | None) -> None:
+    record = serve_record()
+    try:
+        record.parent.mkdir(parents=True, exist_ok=True)
+        temporary = record.with_name(f".{record.name}.{os.getpid()}")
+        temporary.write_text(json.dumps({"pid": os.getpid(), "base_url": base, "root_provider": root_provider,
+                                         "fixtures": str(fixtures) if fixtures else None}), encoding="utf-8")
+        os.replace(temporary, record)
+    except OSError:  # only a convenience: `credentials --base-url` still works
+        pass
+
+
+def _forget_serve() -> None:
+    found = _live_serve(check_alive=False)
+    if found is not None and found.get("pid") == os.getpid():
+        serve_record().unlink(missing_ok=True)
+
+
+def _live_serve(check_alive: bool = True) -> dict | None:
+    """The most recent `serve`'s record, if that process still runs."""
+    try:
+        found = json.loads(serve_record().read_text(encoding="utf-8"))
+        pid = int(found["pid"])
+        if not isinstance(found.get("base_url"), str):
+            return None
+        if check_alive:
+            os.kill(pid, 0)
+    except PermissionError:  # alive, under another user
+        return found
+    except (OSError, ValueError, KeyError, TypeError):  # none, unreadable, or its process is gone
+        return None
+    return found
 
 
 def _loopback(host: str) -> bool:
@@ -84,12 +176,31 @@ def _loopback(host: str) -> bool:
 @main.command()
 @click.option("--provider", required=True)
 @click.option("--format", "fmt", default="json", show_default=True, type=click.Choice(["json", "env"]))
-@click.option("--base-url", default="http://127.0.0.1:8080", show_default=True, help="Where the server listens")
+@click.option("--base-url", help="Where the server listens [$LEDGER_MOCK_URL, else the latest `ledger-mock serve` "
+                                   "still running on this machine, else http://127.0.0.1:8080]")
 @click.option("--root", is_flag=True, help="The server runs with --root-provider PROVIDER")
 @click.option("--fixtures", type=click.Path(exists=True, path_type=Path))
-def credentials(provider: str, fmt: str, base_url: str, root: bool, fixtures: Path | None) -> None:
+def credentials(provider: str, fmt: str, base_url: str | None, root: bool, fixtures: Path | None) -> None:
     """Print ready-to-use credentials from the fixtures."""
+    base_url, source, record = find_server(base_url)
+    if record is not None:  # the running server's layout and fixtures, unless told otherwise
+        root = root or record.get("root_provider") == provider
+        if fixtures is None and record.get("fixtures") and Path(record["fixtures"]).exists():
+            fixtures = Path(record["fixtures"])
+    click.echo(f"credentials for the server at {base_url} ({source})", err=True)
     click.echo(render_credentials(provider_credentials(provider, base_url, root, fixtures), fmt))
+
+
+def find_server(base_url: str | None) -> tuple[str, str, dict | None]:
+    """The server `credentials` describes, where that was learnt, and the record of its `serve` if from one."""
+    if base_url:
+        return base_url, "--base-url", None
+    if os.environ.get("LEDGER_MOCK_URL"):
+        return os.environ["LEDGER_MOCK_URL"], "$LEDGER_MOCK_URL", None
+    record = _live_serve()
+    if record is not None:
+        return record["base_url"], f"the `ledger-mock serve` running as pid {record['pid']}", record
+    return "http://127.0.0.1:8080", "the default; no `ledger-mock serve` is running on this machine", None
 
 
 def provider_credentials(provider: str, base_url: str, root: bool = False, fixtures: Path | None = None) -> dict:

@@ -35,7 +35,8 @@ class PortInUse(RuntimeError):
     pass
 
 
-def serve(config: Config, host: str, port: int, threads: int) -> None:
+def serve(config: Config, host: str, port: int, threads: int, ready: Callable[[Any], None] | None = None) -> None:
+    """Serve until stopped; `ready` gets the mock (mock.Mock) once it is built, just before granian listens."""
     from granian.constants import Interfaces
     from granian.server import MTServer
 
@@ -57,8 +58,11 @@ def serve(config: Config, host: str, port: int, threads: int) -> None:
     bridge = _Bridge(app, app.extensions["ledger_mock"], lambda path, status: http_error(
         app.extensions["ledger_mock"], path, status), threads)
     server = _InProcess("mock_server.app:create_app", address=host, port=port, interface=Interfaces.RSGI,
-                        workers=1, log_level=config.log_level, log_access=False)
-    logging.getLogger("_granian").addFilter(_not_free_threading_notice)
+                        workers=1, log_access=False,  # its info lines (from Rust too) only at --log-level debug
+                        log_level=config.log_level if config.log_level in ("debug", "error") else "warning")
+    logging.getLogger("_granian").addFilter(_GranianAtDebug(config.log_level == "debug"))
+    if ready is not None:
+        ready(app.extensions["ledger_mock"])
     server.serve(target_loader=lambda _target: bridge)
 
 
@@ -187,9 +191,22 @@ class _Bridge:
         return int(answered[0].split(" ", 1)[0]), answered[1], body
 
 
-def _not_free_threading_notice(record: logging.LogRecord) -> bool:
-    """MTServer announces free-threaded Python as experimental; this process does not run on it."""
-    return "free-threaded" not in record.getMessage()
+class _GranianAtDebug(logging.Filter):
+    """Granian's own progress lines (starting, listening, workers) are debug detail here: the mock's banner says
+    where it listens. Its warnings and errors still show. Its notice that free-threaded Python is experimental
+    never does (MTServer announces it; this process does not run on it)."""
+
+    def __init__(self, debug: bool):
+        super().__init__()
+        self.debug = debug
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if "free-threaded" in record.getMessage():
+            return False
+        if record.levelno < logging.WARNING:
+            record.levelno, record.levelname = logging.DEBUG, "DEBUG"
+            return self.debug
+        return True
 
 
 def _freeze_survivors(phase: str, info: dict) -> None:

@@ -63,6 +63,7 @@ class Operation:
     _body_validator: _Validator | None = None
     body_schema: Any = None
     _resolve: Callable[[Any], Any] | None = None
+    _places: dict[tuple[int, ...], _Place] = field(default_factory=dict)  # see _place
     response_validators: dict[str, _Validator] = field(default_factory=dict)
     query_names: frozenset[str] = frozenset()
     header_names: tuple[str, ...] = ()  # lower case
@@ -122,7 +123,7 @@ class Operation:
         if self._body_validator is None:
             return []
         found = [] if undeclared == "schema" else \
-            list(dict.fromkeys(_undeclared([self.body_schema], body, self._resolve, ())))
+            list(dict.fromkeys(_undeclared([self.body_schema], body, self._resolve, (), self._places)))
         if undeclared != "drop" or not found:
             errors = list(islice(self._body_validator.iter_errors(body), MAX_PROBLEMS))
             if errors or found:
@@ -309,32 +310,59 @@ def _refusal(errors: list[Any], where: str, undeclared: list[tuple[tuple[Any, ..
     return validation_error(problems[0].message + more, problems=problems)
 
 
-def _undeclared(schemas: list[Any], value: Any, resolve: Callable[[Any], Any],
-                path: tuple[Any, ...]) -> Iterator[tuple[tuple[Any, ...], str]]:
-    """(where, name) of each field of `value` that none of the schemas applying to its place declares. A place is
-    open only when a schema says so (`additionalProperties: true` or a schema) or describes no fields at all
-    (`{type: object}`); in an anyOf/oneOf a field any branch declares counts as declared."""
-    found: list[dict] = []
-    for schema in schemas:
-        _applying(schema, resolve, found)
-    if isinstance(value, dict):
+@dataclass(frozen=True)
+class _Place:
+    """What the schemas applying to one place in a body say about its members, worked out once per operation."""
+    declared: dict[str, list[Any]]  # member name -> the schemas that apply to it
+    patterns: list[tuple[re.Pattern[str], Any]]
+    extra: list[Any]  # `additionalProperties` schemas
+    open: bool  # any member is welcome
+    items: list[Any]  # for an array: the schemas of its items
+    schemas: tuple[Any, ...]  # kept alive, as the cache is keyed by their ids
+
+
+def _place(schemas: list[Any], resolve: Callable[[Any], Any], cache: dict[tuple[int, ...], _Place]) -> _Place:
+    key = tuple(map(id, schemas))
+    place = cache.get(key)
+    if place is None:
+        found: list[dict] = []
+        for schema in schemas:
+            _applying(schema, resolve, found)
         describes = any("properties" in s or "patternProperties" in s or s.get("additionalProperties") is False
                         for s in found)
         extra = [s["additionalProperties"] for s in found if isinstance(s.get("additionalProperties"), dict)]
-        is_open = not describes or bool(extra) or any(s.get("additionalProperties") is True for s in found)
+        declared: dict[str, list[Any]] = {}
+        for s in found:
+            for name, child in s.get("properties", {}).items():
+                declared.setdefault(name, []).append(child)
+        place = cache[key] = _Place(
+            declared, [(re.compile(pattern), child) for s in found
+                       for pattern, child in s.get("patternProperties", {}).items()],
+            extra, not describes or bool(extra) or any(s.get("additionalProperties") is True for s in found),
+            [s["items"] for s in found if isinstance(s.get("items"), dict)], tuple(schemas))
+    return place
+
+
+def _undeclared(schemas: list[Any], value: Any, resolve: Callable[[Any], Any], path: tuple[Any, ...],
+                cache: dict[tuple[int, ...], _Place]) -> Iterator[tuple[tuple[Any, ...], str]]:
+    """(where, name) of each field of `value` that none of the schemas applying to its place declares. A place is
+    open only when a schema says so (`additionalProperties: true` or a schema) or describes no fields at all
+    (`{type: object}`); in an anyOf/oneOf a field any branch declares counts as declared."""
+    if not isinstance(value, (dict, list)):
+        return
+    place = _place(schemas, resolve, cache)
+    if isinstance(value, dict):
         for name, item in value.items():
-            children = [s["properties"][name] for s in found if name in s.get("properties", {})]
-            children += [child for s in found for pattern, child in s.get("patternProperties", {}).items()
-                         if _pattern(pattern).search(name)]
-            if not children and not is_open:
+            children = place.declared.get(name, [])
+            if place.patterns:
+                children = [*children, *(child for pattern, child in place.patterns if pattern.search(name))]
+            if not children and not place.open:
                 yield path, name
-            elif children or extra:
-                yield from _undeclared(children or extra, item, resolve, (*path, name))
-    elif isinstance(value, list):
-        items = [s["items"] for s in found if isinstance(s.get("items"), dict)]
-        if items:
-            for n, item in enumerate(value):
-                yield from _undeclared(items, item, resolve, (*path, n))
+            elif children or place.extra:
+                yield from _undeclared(children or place.extra, item, resolve, (*path, name), cache)
+    elif place.items:
+        for n, item in enumerate(value):
+            yield from _undeclared(place.items, item, resolve, (*path, n), cache)
 
 
 def _only_ignored(error: Any, ignored: set[tuple[tuple[Any, ...], str]]) -> bool:
@@ -355,11 +383,6 @@ def _applying(schema: Any, resolve: Callable[[Any], Any], found: list[dict]) -> 
         for member in schema.get(keyword, ()):
             _applying(member, resolve, found)
     return found
-
-
-@lru_cache(maxsize=256)
-def _pattern(pattern: str) -> re.Pattern[str]:
-    return re.compile(pattern)
 
 
 def _problems(error: Any, where: str) -> list[Problem]:

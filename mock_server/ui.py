@@ -5,6 +5,10 @@
     /_mock/ui/<provider>/<tenant>     one tenant's chart of accounts with balances, trial balance, journal
                                       entries (newest first, each with its history) and requests
 
+Beside them, open to all (like the specs they point to): `/`, what this server serves (HTML for a browser,
+JSON otherwise), `/<provider>/openapi.yaml|json`, the spec the mock runs with `servers` naming this server,
+and `/_mock/fidelity/<provider>`, the departures page.
+
 Plain Flask routes, not spec operations: they answer HTML, not a provider's JSON. Server-rendered from
 mock_server/templates/ui with autoescaping on, no JavaScript and no external assets. When an admin token is
 configured it is required here too, as `?token=` (kept on every link) or `Authorization: Bearer`.
@@ -21,7 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlencode
 
-from flask import Flask, Response, request
+from flask import Flask, Response, abort, request
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from . import fidelity
@@ -135,12 +139,68 @@ def mount(app: Flask, mock: "Mock") -> None:
         return render("fidelity.html", provider=provider, ledger=fidelity.load(provider),
                       title=fidelity.title(mock.providers[provider].spec.document))
 
+    def home() -> Response:
+        facts = about(mock, request.host_url)
+        accept = request.accept_mimetypes
+        if accept["text/html"] > accept["application/json"]:  # a browser; API clients (and */*) get JSON
+            return render("home.html", about=facts, refresh=0)
+        return Response(json.dumps(facts, indent=2), mimetype="application/json",
+                        headers={"Cache-Control": "no-store"})
+
+    def spec(provider: str, fmt: str) -> Response:
+        if provider not in mock.providers:
+            abort(404)
+        return Response(served_spec(mock.specs[provider].document, base_url(mock, request.host_url, provider), fmt),
+                        mimetype="application/json" if fmt == "json" else "application/yaml")
+
+    app.add_url_rule("/", endpoint="_mock_ui.home", view_func=home, methods=["GET"])
+    app.add_url_rule("/<provider>/openapi.<any(yaml, json):fmt>", endpoint="_mock_ui.spec", view_func=spec,
+                     methods=["GET"])
     app.add_url_rule(FIDELITY_PREFIX + "/<provider>", endpoint="_mock_ui.fidelity", view_func=departures,
                      methods=["GET"])
     app.add_url_rule(PREFIX, endpoint="_mock_ui.index", view_func=index, methods=["GET"])
     app.add_url_rule(PREFIX + "/journal", endpoint="_mock_ui.journal", view_func=journal, methods=["GET"])
     app.add_url_rule(PREFIX + "/<provider>/<path:tenant_id>", endpoint="_mock_ui.tenant", view_func=tenant,
                      methods=["GET"])
+
+
+def base_url(mock: "Mock", host_url: str, provider: str) -> str:
+    """Where `provider` is served, as a client reaching this server at `host_url` sees it."""
+    return host_url.rstrip("/") + mock.prefix_of(provider)
+
+
+def about(mock: "Mock", host_url: str) -> dict[str, Any]:
+    """What this server serves and where: the index at `/`, and the startup banner."""
+    root = host_url.rstrip("/")
+    return {"service": "ledger-mock",
+            "providers": [{"name": name, "base_url": base_url(mock, host_url, name),
+                           "spec_yaml": f"{root}/{name}/openapi.yaml", "spec_json": f"{root}/{name}/openapi.json",
+                           "departures": f"{root}{FIDELITY_PREFIX}/{name}",
+                           "credentials": f"{root}/_mock/credentials?provider={name}"} for name in mock.providers],
+            "inspector": root + PREFIX, "admin": root + "/_mock"}
+
+
+def served_spec(document: dict[str, Any], base: str, fmt: str) -> str:
+    """The spec the mock runs, with `servers` naming this server (what a client generator should point at)."""
+    key = (id(document), base, fmt)  # the documents live as long as the process (spec.load_document)
+    text = _served.get(key)
+    if text is None:
+        if len(_served) > 32:
+            _served.clear()
+        text = _served[key] = _dump_spec(document, base, fmt)
+    return text
+
+
+_served: dict[tuple[int, str, str], str] = {}
+
+
+def _dump_spec(document: dict[str, Any], base: str, fmt: str) -> str:
+    served = {**document, "servers": [{"url": base, "description": "this ledger-mock server"}]}
+    if fmt == "json":
+        return json.dumps(served, indent=2, ensure_ascii=False, default=str)
+    import yaml
+    return yaml.dump(served, Dumper=getattr(yaml, "CSafeDumper", yaml.SafeDumper), sort_keys=False,
+                     allow_unicode=True)
 
 
 def _listing(name: str, provider: Provider) -> ProviderTenants:

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -7,6 +8,23 @@ import pytest
 
 from mock_server.app import create_app
 from mock_server.config import Config
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_running_server_is_found(tmp_path_factory):
+    """`ledger-mock credentials` looks for the last `serve` on this machine: the tests' own servers record
+    themselves in a folder of the session's, and none a developer left running is found."""
+    saved = {k: os.environ.get(k) for k in ("XDG_RUNTIME_DIR", "XDG_CACHE_HOME", "LEDGER_MOCK_URL")}
+    here = tmp_path_factory.mktemp("xdg")
+    os.environ.update(XDG_RUNTIME_DIR=str(here / "run"), XDG_CACHE_HOME=str(here / "cache"))
+    os.environ.pop("LEDGER_MOCK_URL", None)
+    yield
+    for key, value in saved.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+
 
 FROZEN = datetime(2025, 2, 15, 12, 0, tzinfo=UTC)
 # The vendors' published specs, beside the checkout as CI lays it out (never copied into openapi/).

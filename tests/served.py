@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 import requests
@@ -21,13 +22,24 @@ def free_port() -> int:
 
 
 class Served:
-    def __init__(self, *args: str, port: int | None = None):
+    """`args` come last, so a `--log-level` among them wins. With `output`, what the server prints goes to that
+    file (a banner to read back), else to a pipe."""
+
+    def __init__(self, *args: str, port: int | None = None, env: dict[str, str] | None = None,
+                 cwd: Path | None = None, output: Path | None = None):
         self.port = port or free_port()
         self.base = f"http://127.0.0.1:{self.port}"
+        self.output = output
+        sink = output.open("wb") if output else subprocess.PIPE
         # Its own process group, so `kill -9` takes down whatever the server started.
         self.process = subprocess.Popen(
             [sys.executable, "-m", "mock_server.cli", "serve", "--port", str(self.port), "--log-level", "warning",
-             *args], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+             *args], stdout=sink, stderr=subprocess.STDOUT, start_new_session=True, env=env, cwd=cwd)
+        if output:
+            sink.close()
+
+    def printed(self) -> str:
+        return self.output.read_text() if self.output else self.process.stdout.read().decode()
 
     def wait_up(self, timeout: float = 30) -> "Served":
         deadline = time.monotonic() + timeout
@@ -37,7 +49,7 @@ class Served:
                 return self
             except requests.ConnectionError:
                 if self.process.poll() is not None:
-                    pytest.fail(f"server exited: {self.process.stdout.read().decode()}")
+                    pytest.fail(f"server exited: {self.printed()}")
                 if time.monotonic() > deadline:
                     self.kill()
                     pytest.fail("server did not start")

@@ -34,7 +34,7 @@ def cli(*args, env=None, cwd=None):
 @pytest.fixture(scope="module")
 def served():
     """`ledger-mock serve` with every provider, rate limits off (a fuzz run is not a client to throttle)."""
-    from tests.count.test_served import free_port
+    from tests.served import free_port
     port = free_port()
     process = subprocess.Popen([sys.executable, "-m", "mock_server.cli", "serve", "--port", str(port),
                                 "--no-rate-limit", "--log-level", "warning"], stdout=subprocess.DEVNULL,

@@ -9,9 +9,12 @@ import shutil
 import time
 from decimal import Decimal
 from html import unescape
+from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 import requests
+import yaml
 
 from mock_server.auth.hmac_signing import signature_headers
 from mock_server.ledger import format_amount
@@ -21,6 +24,8 @@ from tests.count.conftest import ACME, ACCRUED, RENT, CountClient, entry_body
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
 NASTY = '<img src=x onerror="alert(1)"> & Rent'
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+SHOWN_AS = {"count": "COUNT", "aden": "Aden", "codat": "Codat", "intacct": "Intacct"}  # the README's names
 
 
 def page(client, url, **kwargs):
@@ -45,6 +50,45 @@ def test_index_lists_tenants_and_survives_providers_that_do_not_list_theirs(app,
     assert "tenants not listed" in html
     response = app.test_client().get("/_mock/ui/codat/anything")
     assert response.status_code == 404 and response.mimetype == "text/plain"
+
+
+def fixture_tenants() -> dict[tuple[str, str], str]:
+    """(provider, tenant id) -> the name the fixtures give it, read from fixtures/*.yaml as each provider
+    defines its tenants: COUNT's workspaces, Aden's organisations' entities (`org/entity`), Codat's clients,
+    Intacct's companies (named by their id)."""
+    found: dict[tuple[str, str], str] = {}
+    for path in sorted(FIXTURES.glob("*.yaml")):
+        for name, section in yaml.safe_load(path.read_text()).items():
+            if name == "count":
+                found.update({(name, w["id"]): w["name"] for w in section["workspaces"]})
+            elif name == "aden":
+                found.update({(name, f"{o['id']}/{e['id']}"): e["name"]
+                              for o in section["organisations"] for e in o["entities"]})
+            elif name == "codat":
+                found.update({(name, c["id"]): c["name"] for c in section["clients"]})
+            elif name == "intacct":
+                found.update({(name, str(key)): (company or {}).get("name", str(key))
+                              for key, company in section["companies"].items()})
+            else:
+                raise AssertionError(f"{path}: teach fixture_tenants() where {name}'s tenants are")
+    return found
+
+
+def test_every_fixture_tenant_is_on_the_first_page_from_the_start(make_app):
+    app = make_app()
+    client = app.test_client()
+    assert app.extensions["ledger_mock"].journal.query(limit=1) == []  # no request has reached a provider
+    html = page(client, "/_mock/ui")
+    text = text_of(html)
+    expected = fixture_tenants()
+    assert {name for name, _ in expected} == set(app.extensions["ledger_mock"].providers)
+    assert len(expected) >= 9 and ("intacct", "DEMO") in expected and ("intacct", "TWOSTEP") in expected
+    missing = [(name, tenant, shown) for (name, tenant), shown in expected.items()
+               if f'href="/_mock/ui/{name}/{quote(tenant, safe="")}"' not in html or shown not in text]
+    assert not missing, f"fixture tenants not on the inspector's first page: {missing}"
+
+    listed = client.get("/_mock/tenants").get_json()["tenants"]  # the admin API lists the same tenants
+    assert {(t["provider"], t["id"]): t["name"] for t in listed} == expected
 
 
 def test_tenant_page_shows_books_entries_history_and_requests_escaped(app):
@@ -149,3 +193,30 @@ def test_browser_sees_a_new_entry_after_reload(make_app, live_server, browser):
     assert not rows[0].find_elements(By.TAG_NAME, "b")  # the memo's markup is text, not markup
     assert browser.find_element(By.ID, "trial-balance-total").text == "0.00"
     assert "POST /count/partners/journal-entries" in browser.page_source.replace("&nbsp;", " ")
+
+
+def test_browser_finds_every_provider_on_the_index_and_the_inspector(make_app, live_server, browser, tmp_path):
+    from selenium.webdriver.common.by import By
+
+    app = make_app()
+    base = live_server(app)
+    served = list(app.extensions["ledger_mock"].providers)
+    assert set(served) == set(SHOWN_AS)
+    for url in (f"{base}/", f"{base}/_mock/ui"):
+        browser.get(url)
+        assert browser.execute_script("return document.contentType") == "text/html", url  # not `/`'s JSON
+        body = browser.find_element(By.TAG_NAME, "body").text
+        assert body.strip(), url
+        for name in served:
+            assert SHOWN_AS[name].lower() in body.lower(), (url, name, body[:2000])
+        if url.endswith("/_mock/ui"):
+            for name in served:
+                assert browser.find_elements(By.XPATH, f"//h2[normalize-space()='{name}']"), (url, name)
+        else:
+            links = {a.get_attribute("href") for a in browser.find_elements(By.TAG_NAME, "a")}
+            for name in served:
+                assert f"{base}/_mock/fidelity/{name}" in links and f"{base}/{name}/openapi.yaml" in links
+            assert f"{base}/_mock/ui" in links
+        shot = browser.get_screenshot_as_png()
+        assert shot.startswith(b"\x89PNG\r\n\x1a\n") and len(shot) > 1000, (url, len(shot))
+        (tmp_path / ("index.png" if url.endswith("/") else "inspector.png")).write_bytes(shot)

@@ -60,7 +60,7 @@ def test_unknown_route_and_method_use_the_error_envelope(aden):
 def test_credentials_command_prints_fixture_tokens():
     result = CliRunner().invoke(main, ["credentials", "--provider", "aden", "--format", "json"])
     assert result.exit_code == 0, result.output
-    creds = json.loads(result.output)
+    creds = json.loads(result.stdout)  # stderr says which server the credentials describe
     assert creds["base_url"] == "http://127.0.0.1:8080/aden/service/general-ledger"
     assert creds["authorization"] == f"jwt {ADMIN}" and creds["token"] == ADMIN
     assert creds["token_org_demo_main_usr_approver2"].startswith("lm_aden_demo_main_approver2")

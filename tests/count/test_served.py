@@ -10,9 +10,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -22,6 +20,7 @@ import pytest
 import requests
 
 from mock_server.cli import provider_credentials
+from tests.served import Served
 
 
 class DocsClient:
@@ -42,33 +41,10 @@ class DocsClient:
         return requests.request(method, self.base_url + path, data=body.encode() or None, headers=headers, timeout=10)
 
 
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server():
-    port = free_port()
-    process = subprocess.Popen([sys.executable, "-m", "mock_server.cli", "serve", "--port", str(port),
-                                "--providers", "count", "--log-level", "warning"],
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env={**os.environ})
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            requests.get(base + "/count/partners/tags", timeout=1)
-            break
-        except requests.ConnectionError:
-            if process.poll() is not None or time.monotonic() > deadline:
-                process.kill()
-                pytest.fail(f"server did not start: {process.stdout.read().decode()}")
-            time.sleep(0.05)
-    yield process, base
-    if process.poll() is None:
-        process.terminate()  # granian shuts down gracefully on SIGTERM
-        process.wait(timeout=15)
+    with Served("--providers", "count") as served:
+        yield served.process, served.base
 
 
 def test_docs_client_lists_creates_reads_back_and_gets_count_errors(server):
