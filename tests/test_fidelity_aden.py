@@ -8,7 +8,6 @@ change makes the mock faithful, such a test fails on purpose: update the ledger 
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 
 from mock_server import data_dir, read_yaml
 from tests.aden.conftest import (CLERK, MANUAL_ADMIN, PREFIX, AdenClient, assert_error, entry_body, make_entry, ok,
@@ -59,14 +58,6 @@ def test_departs_currency_defaults_to_the_entitys(aden_app):
                       credit="1010")
     assert euro["currency"] == "EUR"
     assert make_entry(AdenClient(aden_app), "JE-CUR", 40)["currency"] == "USD"
-
-
-def test_departs_the_fixture_periods_do_not_cover_today(make_app):
-    """On a fresh mock running on the real clock, the demo entity has no period containing today's date."""
-    app = make_app(providers=("aden",), frozen_time=None)
-    today = datetime.now(UTC).date().isoformat()
-    assert_error(AdenClient(app).post("/journal-entries", entry_body("JE-TODAY", date=today)), 400,
-                 "PERIOD_NOT_FOUND")
 
 
 def test_departs_there_is_no_rate_limit(make_app):

@@ -311,8 +311,8 @@ def aden_populate(run: Run, a: dict, auth, marker: str) -> set[str]:
         "account_id": f"{marker}-6990", "account_name": f"{marker} supplies", "account_type": "Expense",
         "normal_balance": "Debit", "account_number": 6990, "description": marker})["account_id"]
     period = run.call(auth, "POST", f"{base}/accounting-periods", {
-        "period_name": f"{marker} April", "fiscal_year_id": "FY2025", "start_date": "2025-04-01",
-        "end_date": "2025-04-30", "quarter": 2})["period_id"]
+        "period_name": f"{marker} April", "fiscal_year_id": "FY2024", "start_date": "2024-04-01",
+        "end_date": "2024-04-30", "quarter": 2})["period_id"]
     rule = run.call(auth, "POST", f"{base}/approval-rules", {
         "rule_id": f"{marker}-rule", "rule_name": marker, "document_type": "journal_entry",
         "rule_type": "Amount Threshold", "is_active": True, "priority": 90, "min_amount": 100000,

@@ -53,3 +53,21 @@ def test_body_less_post_accepts_empty_and_empty_object_hash():
         signature = s.sign(SECRET, "POST", "/partners/refresh-user-access-token", TS, signed)
         assert s.verify(SECRET, "POST", "/partners/refresh-user-access-token", TS, b"{}", signature)
         assert s.verify(SECRET, "POST", "/partners/refresh-user-access-token", TS, b"", signature)
+
+
+def test_wire_path_prefers_the_raw_uri_and_rebuilds_it_as_a_url_parser_would():
+    assert s.wire_path({"RAW_URI": "/count/partners/x/%C3%A9?q=%20", "PATH_INFO": "/ignored"}) == \
+        "/count/partners/x/%C3%A9"
+    assert s.wire_path({"REQUEST_URI": "/partners/x/%c3%a9", "PATH_INFO": "/ignored"}) == "/partners/x/%c3%a9"
+    decoded = "/partners/x/\u00e9 \"#<>?`{}%!$&'()*+,;=:@[]^|~".encode().decode("latin-1")  # WSGI's Latin-1 form
+    assert s.wire_path({"SCRIPT_NAME": "/count", "PATH_INFO": decoded}) == \
+        "/count/partners/x/%C3%A9%20%22%23%3C%3E%3F%60%7B%7D%25!$&'()*+,;=:@[]%5E|~"
+
+
+def test_verify_tries_each_path_form_in_turn():
+    signature = s.sign(SECRET, "DELETE", "/partners/journal-entries/%C3%A9", TS)
+    assert s.verify(SECRET, "DELETE", ("/partners/journal-entries/%C3%A9", "/partners/journal-entries/\u00e9"), TS,
+                    b"", signature)
+    assert not s.verify(SECRET, "DELETE", "/partners/journal-entries/\u00e9", TS, b"", signature)
+    assert s.expected_base("DELETE", ("/count/partners/a%20b", "/count/partners/a b"), TS, b"x") == \
+        f"DELETE:/a%20b:{TS}:"

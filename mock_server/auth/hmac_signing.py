@@ -10,10 +10,16 @@ import hashlib
 import hmac
 import json
 import time
-from typing import Iterator
+from typing import Any, Iterable, Iterator, Mapping
+from urllib.parse import quote
 
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 EMPTY_OBJECT_HASH = hashlib.sha256(b"{}").hexdigest()
+# What a WHATWG URL parser (browsers, Node's `new URL`, hence the docs' axios recipe) leaves unescaped in a path,
+# besides letters, digits and `_.-~`: its path percent-encode set is controls, space, `"#<>?^`{}` and non-ASCII
+# (`^` since 2025; an older Node that sends it bare still matches, through the decoded path). `%` and `\` are not
+# left alone: a decoded path holding them had them escaped (`%25`, `%5C`) on the wire.
+URL_PATH_SAFE = "!$&'()*+,/:;=@[]|"
 
 
 def signed_path(url_path: str) -> str:
@@ -23,6 +29,22 @@ def signed_path(url_path: str) -> str:
     if marker >= 0:
         path = path[marker + len("/partners"):]
     return path or "/"
+
+
+def wire_path(environ: Mapping[str, Any]) -> str:
+    """The request's path as the client sent it (percent-encoding intact), without the query.
+
+    Servers that keep the request line say so in `RAW_URI` (gunicorn, werkzeug's server and test client) or
+    `REQUEST_URI` (uWSGI, mod_wsgi). Where neither is set (granian's RSGI scope, and so `ledger-mock serve`, only
+    has the decoded path), it is rebuilt by percent-encoding the decoded path the way a URL parser does: exact
+    for every path a WHATWG URL client produces, except an escaped `/` (`%2F`), which decoding has already lost.
+    """
+    raw = environ.get("RAW_URI") or environ.get("REQUEST_URI")
+    if raw:
+        raw = raw.split("?", 1)[0]  # WSGI strings are the wire's bytes as Latin-1: back to the text a client signs
+        return raw.encode("latin-1", "replace").decode("utf-8", "replace")
+    path = (environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", "")).encode("latin-1", "replace")
+    return quote(path, safe=URL_PATH_SAFE)
 
 
 def body_hash(method: str, body: bytes) -> str:
@@ -82,14 +104,30 @@ def _stringify(value: object) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
-def verify(secret: str, method: str, path: str, timestamp: str, body: bytes, signature: str) -> bool:
-    """Constant-time check of `signature` (hex, any case) against each acceptable body hash in turn."""
+def candidate_paths(paths: str | Iterable[str]) -> list[str]:
+    """The distinct signed paths of `paths` (one URL path, or several forms of it, most likely first)."""
+    found: list[str] = []
+    for path in [paths] if isinstance(paths, str) else paths:
+        if signed_path(path) not in found:
+            found.append(signed_path(path))
+    return found
+
+
+def expected_base(method: str, paths: str | Iterable[str], timestamp: str, body: bytes) -> str:
+    """The base string `verify` tries first: the first path form and the hash of the exact body bytes."""
+    return string_to_sign(method, candidate_paths(paths)[0], timestamp, next(acceptable_body_hashes(method, body)))
+
+
+def verify(secret: str, method: str, paths: str | Iterable[str], timestamp: str, body: bytes,
+           signature: str) -> bool:
+    """Constant-time check of `signature` (hex, any case) against each path form in `paths` (the path as sent,
+    then the decoded one: `wire_path`) and each acceptable body hash in turn."""
     given = signature.strip().lower().encode()
     key = secret.encode()
-    base_path = signed_path(path)
-    for digest in acceptable_body_hashes(method, body):
-        expected = hmac.new(key, string_to_sign(method, base_path, timestamp, digest).encode(),
-                            hashlib.sha256).hexdigest().encode()
-        if hmac.compare_digest(expected, given):
-            return True
+    for base_path in candidate_paths(paths):
+        for digest in acceptable_body_hashes(method, body):
+            expected = hmac.new(key, string_to_sign(method, base_path, timestamp, digest).encode(),
+                                hashlib.sha256).hexdigest().encode()
+            if hmac.compare_digest(expected, given):
+                return True
     return False

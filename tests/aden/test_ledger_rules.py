@@ -121,20 +121,21 @@ def test_sub_ledger_closes_leave_journal_entries_alone(aden):
 
 
 def test_create_and_list_periods(aden):
-    created = ok(aden.post("/accounting-periods", {"period_name": "April 2025", "fiscal_year_id": "FY2025",
-                                                   "start_date": "2025-04-01", "end_date": "2025-04-30",
+    # April 2024: the fixtures' FY2024 stops at March, and their monthly periods fill only 2025 and 2026 (the clock's).
+    created = ok(aden.post("/accounting-periods", {"period_name": "April 2024", "fiscal_year_id": "FY2024",
+                                                   "start_date": "2024-04-01", "end_date": "2024-04-30",
                                                    "quarter": 2}), 201)
     assert len(created["period_id"]) == 18 and created["period_id"].isalnum() and created["is_closed"] is False
-    overlap = {"period_name": "Bad", "fiscal_year_id": "FY2025", "start_date": "2025-04-15",
-               "end_date": "2025-05-15", "quarter": 2}
+    overlap = {"period_name": "Bad", "fiscal_year_id": "FY2024", "start_date": "2024-04-15",
+               "end_date": "2024-05-15", "quarter": 2}
     assert_error(aden.post("/accounting-periods", overlap), 400, "VALIDATION_ERROR", "overlap")
     assert ok(aden.post("/accounting-periods", {**overlap, "is_adjustment_period": True}), 201)
-    backwards = {**overlap, "start_date": "2025-06-30", "end_date": "2025-06-01"}
+    backwards = {**overlap, "start_date": "2024-06-30", "end_date": "2024-06-01"}
     assert_error(aden.post("/accounting-periods", backwards), 400, "VALIDATION_ERROR")
     listed = ok(aden.get("/accounting-periods", params={"fiscal_year_id": "FY2023", "is_closed": "true"}))
     assert [p["period_id"] for p in listed["data"]] == ["P2023M11", "P2023M12"]
     page = ok(aden.get("/accounting-periods", params={"limit": 2, "offset": 1}))
-    assert page["pagination"] == {"total": 11, "limit": 2, "offset": 1, "has_more": True}
+    assert page["pagination"] == {"total": 32, "limit": 2, "offset": 1, "has_more": True}  # 9 + 21 monthly + 2
     assert_error(aden.get("/accounting-periods", params={"limit": 101}), 400, "VALIDATION_ERROR")
 
 

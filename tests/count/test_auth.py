@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+from mock_server.auth.hmac_signing import signature_headers
 from tests.conftest import advance, runtime
 from tests.count.conftest import ACME, CountClient, assert_error, entry_body
 
@@ -45,6 +47,53 @@ def test_tampered_body_is_refused(count):
 def test_signature_over_another_path_is_refused(count):
     response = count.get("/tags", sign_path="/count/partners/vendors")
     assert_error(response, 401, "Invalid HMAC signature")
+
+
+def test_signature_over_the_percent_encoded_path_is_accepted(count):
+    """A JavaScript client signs `new URL(...).pathname`, which keeps the percent-encoding it sends (section 10)."""
+    encoded = count.delete("/journal-entries/%C3%A9")  # CountClient signs the path exactly as it sends it
+    assert_error(encoded, 404, "not_found")
+    decoded = count.delete("/journal-entries/%C3%A9", sign_path="/count/partners/journal-entries/\u00e9")
+    assert_error(decoded, 404, "not_found")  # the decoded path is still accepted
+    assert count.get("/tags", params={"search": "caf\u00e9 r&d"}).status_code == 200  # the query is never signed
+    wrong = count.delete("/journal-entries/%C3%A9", sign_path="/count/partners/journal-entries/%C3%A8")
+    assert_error(wrong, 401, "Invalid HMAC signature")
+
+
+def test_signature_over_the_rebuilt_path_when_the_server_keeps_no_raw_uri(count):
+    """A server that hands over only the decoded path (granian, so `ledger-mock serve`): the mock re-encodes it
+    as a URL parser does, so the client's signature over the encoded pathname still matches."""
+    headers = signature_headers(count.client_id, count.secret, "DELETE", "/count/partners/journal-entries/%C3%A9%20x",
+                                timestamp=count.timestamp())
+    headers["Authorization"] = f"Bearer {count.token}"
+    answer = count.http.delete("/count/partners/journal-entries/%C3%A9%20x", headers=headers,
+                               environ_overrides={"RAW_URI": "", "REQUEST_URI": ""})
+    assert_error(answer, 404, "not_found")
+
+
+@pytest.mark.parametrize("method", ["GET", "DELETE"])
+def test_hint_names_the_exact_base_string_for_a_body_less_call(count, method):
+    """GET and DELETE sign an empty body hash, and the hint says exactly that base string."""
+    stamp = count.timestamp()
+    refused = count.request(method, "/transactions/%C3%A9", secret="not-the-secret", timestamp=stamp)
+    assert_error(refused, 401, "Invalid HMAC signature")
+    assert refused.headers["X-Ledger-Mock-Hint"] == (
+        f"expected HMAC over {method}:/transactions/%C3%A9:{stamp}: "
+        f"(or, with the path decoded, {method}:/transactions/\\xe9:{stamp}:)")
+    plain = count.request(method, "/transactions/abc", secret="not-the-secret", timestamp=stamp)
+    assert plain.headers["X-Ledger-Mock-Hint"] == f"expected HMAC over {method}:/transactions/abc:{stamp}:"
+
+
+def test_hint_names_the_exact_base_string_for_a_body(count):
+    stamp = count.timestamp()
+    body = entry_body()
+    sent = json.dumps(body, separators=(",", ":")).encode()
+    refused = count.post("/journal-entries", body, secret="not-the-secret", timestamp=stamp)
+    assert_error(refused, 401, "Invalid HMAC signature")
+    assert refused.headers["X-Ledger-Mock-Hint"] == (
+        f"expected HMAC over POST:/journal-entries:{stamp}:{hashlib.sha256(sent).hexdigest()}")
+    empty = count.post("/refresh-user-access-token", raw=b"", secret="not-the-secret", timestamp=stamp, token="")
+    assert empty.headers["X-Ledger-Mock-Hint"] == f"expected HMAC over POST:/refresh-user-access-token:{stamp}:"
 
 
 def test_query_string_is_not_signed(count):

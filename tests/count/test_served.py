@@ -47,6 +47,17 @@ def server():
         yield served.process, served.base
 
 
+def test_docs_client_signs_a_percent_encoded_pathname(server):
+    """`new URL(...).pathname` keeps the percent-encoding the request carries; granian hands the app only the
+    decoded path, and the mock re-encodes it as the URL parser did (mock_server.auth.hmac_signing.wire_path).
+    Runs before the rate-limit test below, which uses up the minute's budget."""
+    process, base = server
+    creds = provider_credentials("count", base)
+    client = DocsClient(creds["base_url"], creds["client_id"], creds["client_secret"], creds["access_token"])
+    missing = client.call("DELETE", "/journal-entries/caf%C3%A9%20x")
+    assert (missing.status_code, missing.json()["error"]) == (404, "not_found"), missing.text
+
+
 def test_docs_client_lists_creates_reads_back_and_gets_count_errors(server):
     process, base = server
     creds = provider_credentials("count", base)

@@ -109,6 +109,26 @@ def test_system_accounts_are_protected(count):
     assert_error(count.delete(f"/chart-of-accounts/{AR_SYSTEM}"), 403, "forbidden")
 
 
+def test_the_seeds_account_id_filters_the_list_like_acc_uuid(count):
+    """seed-002 "Filtering & Pagination" names the bank-account filter `accountId`: it is `accUuid`'s alias."""
+    def listed(**params):
+        return count.get("/transactions", params=params)
+
+    everything = listed().get_json()["data"]["totalRecords"]
+    by_acc_uuid = listed(accUuid=CHECKING)
+    by_account_id = listed(accountId=CHECKING)
+    assert by_account_id.status_code == 200 and not by_account_id.headers.getlist("X-Ledger-Mock-Warning")
+    rows = by_account_id.get_json()["data"]["transactions"]
+    assert rows == by_acc_uuid.get_json()["data"]["transactions"] and len(rows) < everything
+    assert {t["accountId"] for t in rows} == {CHECKING}
+    assert listed(accountId=CHECKING, accUuid=CHECKING).get_json()["data"]["transactions"] == rows  # one filter
+    for other in ("accUuid", "accountUuid"):
+        assert_error(listed(accountId=CHECKING, **{other: VISA}), 400, "validation_error", "accountId")
+    clash = assert_error(listed(accUuid=CHECKING, accountId=VISA), 400, "validation_error", "`accUuid`")
+    assert "`accountId`" in clash["message"]
+    assert_error(listed(accountId="not-a-uuid"), 400, "validation_error", "accountId")
+
+
 def test_inactive_accounts_leave_lists_and_take_no_postings(count):
     count.patch(f"/chart-of-accounts/{SOFTWARE}", {"status": "inactive"})
     names = [a["name"] for a in count.get("/chart-of-accounts").get_json()["data"]["accounts"]]

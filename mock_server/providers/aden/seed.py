@@ -1,9 +1,16 @@
 """Loads `fixtures/aden.yaml`: every record goes through the same checks as over HTTP, and every journal entry
-is replayed through the workflow as its fixture users, before the periods' closes are applied."""
+is replayed through the workflow as its fixture users, before the periods' closes are applied.
+
+An entity's `monthly_periods: {id_prefix: P}` adds an open period (`P2026M12`, "December 2026", FY2026, quarter
+4) for every month of the mock clock's year and the next that none of its fixture periods overlaps, so an entry
+dated today finds a period whatever day the mock runs on. The clock is read while the fixtures are built, which
+the mock pins to the instant it first built them (the state file's header): a frozen clock decides the years, and a
+restart, reset or replay makes the same periods again."""
 
 from __future__ import annotations
 
-from datetime import datetime
+import calendar
+from datetime import date, datetime
 from typing import Any, Callable, Mapping
 
 from ...clock import IdGenerator
@@ -16,6 +23,8 @@ STEPS: dict[str, Callable[..., Any]] = {
     "request-change": journal.request_change, "hold": journal.hold, "unhold": journal.unhold, "void": journal.void,
     "post": journal.post,
 }
+MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
+          "November", "December")  # not calendar.month_name: that follows the locale
 
 
 def seed(state: AdenState, fixtures: Mapping[str, Any], ids: IdGenerator) -> None:
@@ -72,6 +81,8 @@ def _seed_entity(entity: Entity, raw: Mapping[str, Any], admin: User, ids: IdGen
         records.new_account(entity, load(wire.AccountIn, row))
     for row in raw.get("periods", []):
         records.new_period(entity, load(wire.PeriodIn, row), ids, locks=row.get("locks", ()))
+    for row in monthly_periods(entity, raw.get("monthly_periods")):
+        records.new_period(entity, load(wire.PeriodIn, row), ids)
     for row in raw.get("approval_rules", []):
         records.new_rule(entity, admin, load(wire.RuleIn, row))
     for row in raw.get("journal_entries", []):
@@ -86,3 +97,26 @@ def _seed_entity(entity: Entity, raw: Mapping[str, Any], admin: User, ids: IdGen
         if row.get("closed") or row.get("hard_closed"):
             entity.periods.close(row["period_id"], final=bool(row.get("hard_closed")), closed_by=admin.id,
                                  closed_at=entity.clock.now(), close_type="all")
+
+
+def monthly_periods(entity: Entity, spec: Any) -> list[dict[str, Any]]:
+    """The open monthly periods `monthly_periods` asks for (see the module's docstring), as fixture rows."""
+    if spec is None:
+        return []
+    prefix = spec.get("id_prefix") if isinstance(spec, Mapping) else None
+    if not isinstance(prefix, str) or not prefix or set(spec) != {"id_prefix"}:
+        raise ValueError(f"entity {entity.entity_id}: `monthly_periods` is a mapping with one key, `id_prefix`, "
+                         "the start of the generated periods' ids (P makes P2026M12)")
+    this_year = entity.clock.now().date().year
+    taken = [p for p in entity.periods.periods.values() if not p.adjustment]
+    rows = []
+    for year in (this_year, this_year + 1):
+        for month in range(1, 13):
+            start, end = date(year, month, 1), date(year, month, calendar.monthrange(year, month)[1])
+            period_id = f"{prefix}{year}M{month:02d}"
+            if period_id in entity.periods.periods or any(p.start <= end and start <= p.end for p in taken):
+                continue  # the fixtures' own period for (part of) this month stands
+            rows.append({"period_id": period_id, "period_name": f"{MONTHS[month - 1]} {year}",
+                         "fiscal_year_id": f"FY{year}", "start_date": start.isoformat(),
+                         "end_date": end.isoformat(), "quarter": (month - 1) // 3 + 1})
+    return rows

@@ -69,6 +69,17 @@ def _warn_vendor_alias(call: Call, body: Mapping[str, Any]) -> None:
         call.warn("body field `vendor` was ignored: `name` was sent too, and wins")
 
 
+def _account_filter(query: Mapping[str, Any]) -> str | None:
+    """The transaction list's account filter: `accUuid` (COUNT's code), `accountUuid`, or the seed's `accountId`;
+    two of them with different values is a 400 naming both (a list filtered by a guess would look right)."""
+    sent = [(name, query[name]) for name in ("accUuid", "accountUuid", "accountId") if query.get(name)]
+    for name, value in sent[1:]:
+        if value != sent[0][1]:
+            raise validation_error(f"`{sent[0][0]}` and `{name}` name the same filter with different accounts; "
+                                   f"send one.")
+    return sent[0][1] if sent else None
+
+
 def success(status: int, data: Any, message: str) -> Reply:
     return status, {"status": "success", "message": message, "data": data}
 
@@ -106,11 +117,16 @@ class CountProvider(Provider):
         if abs(seconds - self.clock.timestamp()) > SKEW_SECONDS:
             raise unauthorized("invalid_signature", "Invalid HMAC signature.",
                                f"x-timestamp is more than {SKEW_SECONDS}s away from the server clock")
-        if not hmac_signing.verify(client.secret, call.request.method, call.request.path, stamp, call.raw_body,
-                                   signature):
-            base = hmac_signing.string_to_sign(call.request.method, hmac_signing.signed_path(call.request.path),
-                                               stamp, "<sha256 of body>")
-            raise unauthorized("invalid_signature", "Invalid HMAC signature.", f"expected HMAC over {base}")
+        # The path as sent (what a JavaScript client signs: `new URL(...).pathname`), then the decoded one.
+        paths = (hmac_signing.wire_path(call.request.environ), call.request.path)
+        if not hmac_signing.verify(client.secret, call.request.method, paths, stamp, call.raw_body, signature):
+            method, body = call.request.method, call.raw_body
+            expected = [hmac_signing.expected_base(method, path, stamp, body)
+                        for path in hmac_signing.candidate_paths(paths)]
+            hint = f"expected HMAC over {expected[0]}"
+            if len(expected) > 1:
+                hint += f" (or, with the path decoded, {expected[1]})"
+            raise unauthorized("invalid_signature", "Invalid HMAC signature.", hint)
         call.principal = client
         if "bearer" not in schemes:
             return
@@ -315,7 +331,7 @@ class CountProvider(Provider):
         page, limit = q.get("page", 1), q.get("limit", 25)
         types = q.get("transactionTypes", q.get("type"))
         wanted_types = {wire.TYPE_NAMES[t.lower()] for t in ([types] if isinstance(types, str) else types or [])}
-        account = q.get("accUuid") or q.get("accountUuid")
+        account = _account_filter(q)
         tags = set(q.get("tagUuids") or ())
         search = (q.get("search") or "").lower()
         checks: list[Callable[[Any], bool]] = [lambda t: not t.attrs.get("excluded")]
