@@ -42,14 +42,14 @@ READS_BACK = [] if job.read_only else [ours.reads_back(document, plugin.unwrap, 
 EXTRA += READS_BACK
 KEYS_SENT: set[str] = set()  # idempotency keys sent in this run
 load_all_checks()
+CHECK = {c.__name__: c for c in schemathesis.checks.CHECKS.get_all()}
 # Read-only runs must not send an unlisted method either: that probe could be a DELETE.
-EXCLUDED = [c for c in schemathesis.checks.CHECKS.get_all() if job.read_only and c.__name__ == "unsupported_method"]
+EXCLUDED = [CHECK["unsupported_method"]] if job.read_only else []
 # Where the provider ignores what it does not know (its departures ledger says so, with the evidence), a request
 # whose only fault is an undeclared query parameter or body field is rightly answered as if it were not there.
 policy = fidelity.load(job.provider)
 IGNORED = {location for location, rule in (("query", policy.unknown_query), ("body", policy.unknown_body))
            if rule == "ignore"}
-CHECK = {c.__name__: c for c in schemathesis.checks.CHECKS.get_all()}
 SETTINGS = dict(max_examples=job.max_examples, deadline=None, database=None, derandomize=job.seed is None,
                 suppress_health_check=list(HealthCheck))
 
