@@ -230,8 +230,7 @@ def pipeline(mock: Mock, name: str, current: Callable[[], Provider], operation: 
             if undeclared and not ignores_query:
                 operation.refuse_undeclared_query(undeclared)
             if undeclared:
-                call.warn(f"{_listed('query parameter', undeclared)} {operation.id} does not read; the provider "
-                          "ignores them")
+                call.warn(_ignored("query parameter", undeclared, operation.id))
             found = operation.read_parameters(path_args, query, request.headers)
             call.path, call.query, call.headers = found["path"], found["query"], found["header"]
             if operation.has_body:
@@ -331,15 +330,17 @@ def _read_body(request: Request, operation: Operation, call: Call, undeclared: s
         body = read_json(raw)
     call.ignored = operation.check_body(body, undeclared=undeclared)
     if call.ignored:
-        call.warn(f"{_listed('body field', call.ignored)} {operation.id} does not read; the provider ignores them")
+        call.warn(_ignored("body field", call.ignored, operation.id))
     return body
 
 
-def _listed(kind: str, names: list[str], shown: int = 10) -> str:
-    """Names the client sent, one warning for all of them: a fuzzer's hundred fields are one bounded line."""
+def _ignored(kind: str, names: list[str], operation_id: str, shown: int = 10) -> str:
+    """One warning for all the names the client sent: a fuzzer's hundred fields are one bounded line."""
     listed = ", ".join(f"`{excerpt(n, 40)}`" for n in names[:shown])
     more = f" and {len(names) - shown} more" if len(names) > shown else ""
-    return f"{kind}{'s' if len(names) > 1 else ''} {listed}{more}"
+    one = len(names) == 1
+    return (f"{kind}{'' if one else 's'} {listed}{more}: not read by {operation_id}; the provider ignores "
+            f"{'it' if one else 'them'}")
 
 
 def _shown(warnings: list[str], most: int = 40) -> list[str]:
