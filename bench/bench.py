@@ -249,13 +249,17 @@ def compare(args: argparse.Namespace, workdir: Path) -> list[str]:
     mock = Server("ledger-mock", lambda port: [
         sys.executable, "-m", "mock_server.cli", "serve", "--port", str(port), "--providers", "count",
         "--root-provider", "count", "--no-rate-limit"], workdir / "ledger-mock.log")
+    # The same server not counting client coverage: what counting costs, measured in the same run (issue 19).
+    uncounted = Server("ledger-mock, coverage off", lambda port: [
+        sys.executable, "-m", "mock_server.cli", "serve", "--port", str(port), "--providers", "count",
+        "--root-provider", "count", "--no-rate-limit", "--no-coverage"], workdir / "ledger-mock-uncounted.log")
     prism_server = Server("prism", lambda port: [
         str(prism), "mock", "-h", HOST, "-p", str(port), "--verboseLevel", "error", str(spec)], workdir / "prism.log")
 
     def lists(port: int) -> bool:
         return call(port, "GET", LIST_PATH, headers=count.headers("GET", LIST_PATH))[0] == 200
 
-    sides = [Side("ledger-mock", mock), Side("prism", prism_server)]
+    sides = [Side("ledger-mock", mock), Side("prism", prism_server), Side("coverage off", uncounted)]
     print(f"start to first 200 and idle memory, {args.reps} starts each...", flush=True)
     for _ in range(args.reps):
         for side in sides:
@@ -291,7 +295,7 @@ def compare(args: argparse.Namespace, workdir: Path) -> list[str]:
 
 
 def _compare_report(sides: list[Side], args: argparse.Namespace) -> list[str]:
-    mock, prism = sides
+    mock, prism, uncounted = sides
     rows: list[tuple[str, float, float, str]] = []
     for op in ("list", "create"):
         for metric, unit, get in (("req/s", "", lambda r: r.rps), ("p50", " ms", lambda r: r.p50_ms),
@@ -316,6 +320,11 @@ def _compare_report(sides: list[Side], args: argparse.Namespace) -> list[str]:
                                                        ratio <= target[1]) else "NO")
         lines.append(f"| {metric} | {ours:.3g}{unit} | {theirs:.3g}{unit} | {ratio:.2f} | "
                      f"{'' if target is None else f'{target[0]} {target[1]}'} | {verdict} |")
+    lines += ["", "Client coverage counting (issue 19): throughput with it on, over the same server with it off "
+              "(target >= 0.95):", "", "| metric | on | off | ratio | met |", "|---|---|---|---|---|"]
+    for op in ("list", "create"):
+        on, off = (statistics.median(r.rps for r in side.runs[op]) for side in (mock, uncounted))
+        lines.append(f"| {op} req/s | {on:.0f} | {off:.0f} | {on / off:.2f} | {'yes' if on / off >= 0.95 else 'NO'} |")
     lines += ["", "each run (req/s, p50 ms, p99 ms, errors):"]
     for side in sides:
         for op, runs in side.runs.items():
@@ -342,7 +351,10 @@ def scaling(args: argparse.Namespace, workdir: Path) -> list[str]:
     lines = [f"## ledger-mock as one tenant grows: {args.duration:g} s of 1 connection per query (wrk)", "",
              "| entries | COUNT list page p50 / p99 | same page, reference tenant of "
              f"{sizes[0]:,}, alongside | Intacct query p50 / p99 | Codat query p50 / p99 | "
-             "RSS / PSS: COUNT, Intacct, Codat server | grown in |", "|---|---|---|---|---|---|---|"]
+             "Intacct / Codat date-range query p50 | RSS / PSS: COUNT, Intacct, Codat server | grown in |",
+             "|---|---|---|---|---|---|---|---|"]
+    indexed: list[tuple[Run, Run]] = []  # (Intacct, Codat) per size
+    scanned: list[tuple[Run, Run]] = []
     first: Run | None = None
     try:
         for server in servers.values():
@@ -359,12 +371,15 @@ def scaling(args: argparse.Namespace, workdir: Path) -> list[str]:
             grown = time.perf_counter() - started
             count_run, reference_run = _alongside(tenants[0], reference, args.duration)
             intacct_run, codat_run = (tenant.query_run(args.duration) for tenant in tenants[1:])
+            scanned.append((intacct_run, codat_run))
+            indexed.append(tuple(tenant.query_run(args.duration, indexed=True) for tenant in tenants[1:]))
             first = first or count_run
             memory = {name: servers[name].memory() for name in ("count", "intacct", "codat")}
             lines.append(f"| {size:,} | {count_run.p50_ms:.2f} / {count_run.p99_ms:.2f} ms | "
                          f"{reference_run.p50_ms:.2f} ms | "
                          f"{intacct_run.p50_ms:.2f} / {intacct_run.p99_ms:.2f} ms | "
                          f"{codat_run.p50_ms:.2f} / {codat_run.p99_ms:.2f} ms | "
+                         f"{indexed[-1][0].p50_ms:.2f} / {indexed[-1][1].p50_ms:.2f} ms | "
                          + ", ".join(f"{m.rss_mib:.0f} / {m.pss_mib:.0f}" for m in memory.values())
                          + f" MiB | {grown:.0f} s |")
             if any(r.errors for r in (count_run, reference_run, intacct_run, codat_run)):
@@ -375,6 +390,14 @@ def scaling(args: argparse.Namespace, workdir: Path) -> list[str]:
                       f"(target <= 1.5); {count_run.p50_ms / first.p50_ms:.2f} against its own first timing",
                   f"COUNT server with {sizes[-1]:,} two-line entries: RSS {memory['count'].rss_mib:.0f} MiB, "
                   f"PSS {memory['count'].pss_mib:.0f} MiB (target <= 250 MiB)"]
+        grown_by = sizes[-1] - sizes[0]
+        for column, name in enumerate(("Intacct", "Codat")):
+            ratio = indexed[-1][column].p50_ms / indexed[0][column].p50_ms
+            per_entry = (scanned[-1][column].p50_ms - scanned[0][column].p50_ms) * 1000 / grown_by
+            lines += [f"{name} date-range query (small page) p50 at {sizes[-1]:,} / at {sizes[0]:,} entries: "
+                      f"{ratio:.2f} (target <= 2: {'met' if ratio <= 2 else 'NOT met'})",
+                      f"{name} query that scans (a text filter over most of the book): {per_entry:.2f} us per entry "
+                      f"(target <= 1: {'met' if per_entry <= 1 else 'NOT met'})"]
     finally:
         for server in servers.values():
             server.stop()
@@ -456,11 +479,14 @@ class IntacctTenant:
         self.have = max(self.have, size)
         conn.close()
 
-    def query_run(self, seconds: float) -> Run:
+    def query_run(self, seconds: float, indexed: bool = False) -> Run:
+        """`indexed`: a month of posting dates, newest first, one small page (read from the date index)."""
+        filters = [{"$between": {"postingDate": ["2025-03-01", "2025-03-31"]}}] if indexed else [
+            {"$gte": {"postingDate": "2025-06-01"}}, {"$eq": {"state": "posted"}},
+            {"$contains": {"description": "entry 1"}}]
         body = json.dumps({"object": "general-ledger/journal-entry", "fields": ["key", "id", "postingDate", "state"],
-                           "filters": [{"$gte": {"postingDate": "2025-06-01"}}, {"$eq": {"state": "posted"}},
-                                       {"$contains": {"description": "entry 1"}}],
-                           "orderBy": [{"postingDate": "desc"}, {"key": "asc"}], "size": 25}).encode()
+                           "filters": filters, "orderBy": [{"postingDate": "desc"}, {"key": "asc"}],
+                           "size": 25}).encode()
         return wrk(self.port, "POST", f"{self.PREFIX}/services/core/query", self.auth, body, seconds, 1)
 
 
@@ -487,11 +513,13 @@ class CodatTenant:
         self.have = max(self.have, size)
         conn.close()
 
-    def query_run(self, seconds: float) -> Run:
+    def query_run(self, seconds: float, indexed: bool = False) -> Run:
+        """`indexed`: one week of posting dates, one small page (read from the date index)."""
         from urllib.parse import quote
-        query = quote("postedOn>=2025-06-01&&description~entry 1", safe="")
+        query = quote("postedOn>=2025-03-01&&postedOn<2025-03-08" if indexed
+                      else "postedOn>=2025-06-01&&description~entry 1", safe="")
         path = (f"/codat/companies/{self.company}/data/journalEntries?page=2&pageSize=25&query={query}"
-                f"&orderBy=-postedOn")
+                + ("" if indexed else "&orderBy=-postedOn"))
         return wrk(self.port, "GET", path, self.auth, b"", seconds, 1)
 
 

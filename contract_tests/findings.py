@@ -30,6 +30,10 @@ class Run:
     base_url: str
     findings: list[Finding] = field(default_factory=list)
     cases: Counter = field(default_factory=Counter)
+    requests: int = 0  # sent, retries included
+    waits: list[float] = field(default_factory=list)  # seconds, one per 429 waited out
+    stopped: str | None = None  # why the run ended before it was through (a budget)
+    unexercised: list[str] = field(default_factory=list)  # what it did not reach, or left part way
     _seen: set = field(default_factory=set)
 
     def add(self, operation: str, check: str, message: str, response: Any) -> None:
@@ -55,15 +59,24 @@ class Run:
     def summary(self) -> str:
         operations = self.by_operation()
         if not operations:
-            return (f"No drift: {sum(self.cases.values())} generated cases over {len(self.cases)} operations "
-                    f"matched the {self.provider} spec at {self.base_url}.")
-        return (f"Drift: {len(self.findings)} finding(s) in {len(operations)} operation(s) of the {self.provider} "
-                f"spec at {self.base_url}: " + "; ".join(f"{op} ({', '.join(sorted({f.check for f in fs}))})"
-                                                          for op, fs in operations.items()))
+            found = (f"No drift: {sum(self.cases.values())} generated cases over {len(self.cases)} operations "
+                     f"matched the {self.provider} spec at {self.base_url}.")
+        else:
+            found = (f"Drift: {len(self.findings)} finding(s) in {len(operations)} operation(s) of the "
+                     f"{self.provider} spec at {self.base_url}: " + "; ".join(
+                         f"{op} ({', '.join(sorted({f.check for f in fs}))})" for op, fs in operations.items()))
+        return "\n".join([found, self.traffic(), *([self.left()] if self.stopped else [])])
+
+    def traffic(self) -> str:
+        return (f"{self.requests} requests sent; waited {sum(self.waits):.1f} s for {len(self.waits)} "
+                f"rate-limited answer(s) (429) before sending again.")
+
+    def left(self) -> str:
+        return f"Stopped early: {self.stopped}. Not exercised: {', '.join(self.unexercised) or 'nothing'}."
 
     def markdown(self) -> str:
         lines = [f"# Contract drift report: {self.provider}", "", f"Target: `{self.base_url}`", "",
-                 self.summary(), ""]
+                 *(f"{line}\n" for line in self.summary().splitlines())]
         for operation, findings in self.by_operation().items():
             lines += [f"## {operation}", ""]
             for f in findings:
@@ -84,7 +97,8 @@ class Run:
                  "overflow:auto}h2{border-bottom:1px solid #ccc}.ok{color:#070}.drift{color:#a00}</style>",
                  f"<h1>Contract drift report: {html.escape(self.provider)}</h1>",
                  f"<p>Target: <code>{html.escape(self.base_url)}</code></p>",
-                 f"<p class={'drift' if self.findings else 'ok'}>{html.escape(self.summary())}</p>"]
+                 *(f"<p class={'drift' if self.findings and not n else 'ok'}>{html.escape(line)}</p>"
+                   for n, line in enumerate(self.summary().splitlines()))]
         for operation, findings in self.by_operation().items():
             parts.append(f"<h2>{html.escape(operation)}</h2>")
             for f in findings:

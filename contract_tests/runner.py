@@ -5,7 +5,8 @@
 
 Without --base-url the target is a mock started in this process. Credentials come from --credential or from
 LEDGER_MOCK_<PROVIDER>_<KEY> environment variables, never from files. Exit code: 0 no drift, 1 drift, other
-codes for a run that could not complete.
+codes for a run that could not complete. A run stopped by --max-requests or --time-budget is judged on what it
+reached, and its summary lists what it did not.
 """
 
 from __future__ import annotations
@@ -21,10 +22,11 @@ from typing import Iterator, Mapping, Sequence
 
 import pytest
 
-from mock_server import data_dir
+from mock_server import providers
 
 from .findings import Run
 from .plugins import plugin as load_plugin
+from .session import Budget, HarnessSession
 
 SUITE = Path(__file__).with_name("suite.py")
 
@@ -43,10 +45,16 @@ class Job:
     rate_limit: str | None = None
     read_only: bool = False
     stateful: bool = True
+    max_requests: int | None = None
+    time_budget: float | None = None  # seconds
+    max_wait: float = 120.0  # seconds one request's 429s are waited out before they count as drift
     run: Run = field(init=False)
+    session: HarnessSession = field(init=False)
 
     def __post_init__(self) -> None:
         self.run = Run(self.provider, self.base_url)
+        self.session = HarnessSession(self.rate_limit, documented_limit=getattr(self.plugin, "RATE_LIMIT", None),
+                                      max_wait=self.max_wait, budget=Budget(self.max_requests, self.time_budget))
 
 
 _active: Job | None = None
@@ -100,7 +108,7 @@ def run_contract(provider: str, base_url: str | None = None, credentials: Mappin
     plugin = load_plugin(provider)
     with (in_process_mock(provider) if base_url is None else _given(base_url, credentials or {})) as (url, creds):
         job = Job(provider, url.rstrip("/"), credentials_for(plugin, provider, {**creds, **(credentials or {})}),
-                  plugin, data_dir("openapi") / f"{provider}.yaml", **options)
+                  plugin, providers.load(provider).spec_path(), **options)
         args = [str(SUITE), "-c", str(SUITE.with_name("pytest.ini")), "--rootdir", str(SUITE.parent), "-q",
                 "--tb=line", "-W", "ignore::DeprecationWarning"]
         if junit_xml:
@@ -112,6 +120,8 @@ def run_contract(provider: str, base_url: str | None = None, credentials: Mappin
             code = pytest.main(args, plugins=[_Progress()] if sys.stderr.isatty() else [])
         finally:
             _active = None
+    job.run.requests, job.run.waits = job.session.budget.sent, job.session.waits
+    job.run.stopped = job.session.budget.spent
     for path, text in ((report, job.run.markdown), (html_report, job.run.html)):
         if path:
             Path(path).write_text(text(), encoding="utf-8")

@@ -3,7 +3,9 @@
 Schemathesis generates requests from our spec for every selected operation (examples, coverage and fuzzing
 phases, positive and negative data), follows OpenAPI links through stateful sequences, and judges every
 response with all of its default checks plus ours; the provider plugin authenticates each request and asks
-the rule probes. Every failure is recorded for the drift report before pytest sees it.
+the rule probes. Every failure is recorded for the drift report before pytest sees it. The session waits out
+429s (a 429 that persists is a finding) and stops each test, as a skip, once the run's budget is spent; what a
+test had not done by then is listed as not exercised.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from schemathesis.generation.meta import CoveragePhaseData, CoverageScenario
 from contract_tests import checks as ours
 from contract_tests.findings import failures_of
 from contract_tests.runner import active
-from contract_tests.session import HarnessSession
+from contract_tests.session import BudgetSpent, persisted
 from mock_server import fidelity
 from mock_server.spec import load_document
 
@@ -35,7 +37,7 @@ if job.read_only:
     schema = schema.include(method=["GET", "HEAD", "OPTIONS"])
 acceptance = schema.config.checks.positive_data_acceptance
 acceptance.expected_statuses = [*acceptance.expected_statuses, *getattr(plugin, "RULE_REFUSALS", ("400",))]
-session = HarnessSession(job.rate_limit)
+session = job.session
 plugin.install(schema, job.credentials, session, job.base_url)
 EXTRA = [ours.error_envelope(document, plugin.ERROR_SCHEMA), ours.money_fields(plugin.MONEY_FIELDS)]
 READS_BACK = [] if job.read_only else [ours.reads_back(document, plugin.unwrap, session, job.base_url)]
@@ -76,6 +78,9 @@ def excluded(case):
 
 
 def judged(case, response, *, validate):
+    if persisted(response):
+        job.run.add(case.operation.label, "rate limit persisted", persisted(response), response)
+        raise AssertionError(persisted(response))
     try:
         validate()
     except (AssertionError, BaseExceptionGroup) as error:
@@ -84,13 +89,34 @@ def judged(case, response, *, validate):
         raise
 
 
+def unexercised(part, done=0):
+    job.run.unexercised.append(f"{part} (after {done} cases)" if done else part)
+
+
+@pytest.fixture(autouse=True)
+def within_budget(request):
+    """Once the budget is spent, every test left is skipped before Hypothesis spends time generating its data."""
+    try:
+        session.budget.check()
+    except BudgetSpent:
+        name = request.node.name
+        unexercised(name.split("[", 1)[1].removesuffix("]") if "[" in name else
+                    name.removeprefix("test_").replace("_", " "))
+        raise
+
+
 @schema.parametrize()
 @settings(**SETTINGS)
 def test_operation(case):
-    job.run.cases[case.operation.label] += 1
-    response = case.call(base_url=job.base_url, session=session)
-    judged(case, response, validate=lambda: case.validate_response(response, additional_checks=EXTRA,
-                                                                   excluded_checks=excluded(case)))
+    label = case.operation.label
+    try:
+        response = case.call(base_url=job.base_url, session=session)
+        job.run.cases[label] += 1
+        judged(case, response, validate=lambda: case.validate_response(response, additional_checks=EXTRA,
+                                                                       excluded_checks=excluded(case)))
+    except BudgetSpent:
+        unexercised(label, job.run.cases[label])
+        raise
 
 
 class Stateful(schema.as_state_machine()):
@@ -115,6 +141,9 @@ if job.stateful and not job.read_only:  # stateful sequences create, change and 
                 Stateful.run(settings=settings(**{**SETTINGS, "max_examples": 2 * job.max_examples},
                                                stateful_step_count=6))
                 return
+            except BudgetSpent:
+                unexercised("stateful sequences (part way)")
+                raise
             except NoLinksFound:
                 pytest.skip("no OpenAPI link joins two of the selected operations")
             except FlakyStrategyDefinition:
@@ -123,11 +152,20 @@ if job.stateful and not job.read_only:  # stateful sequences create, change and 
 
 
 def test_provider_rules():
-    broken = []
-    for probe in plugin.probes(session, job.base_url, job.credentials, read_only=job.read_only):
-        if not probe.held:
-            expected = " or ".join(map(str, sorted(probe.expected)))
-            job.run.add(probe.operation, "provider rule", f"{probe.rule}: expected {expected}, got "
-                        f"{probe.response.status_code}", probe.response)
-            broken.append(probe.rule)
+    broken, asked = [], 0
+    try:
+        for probe in plugin.probes(session, job.base_url, job.credentials, read_only=job.read_only):
+            asked += 1
+            if persisted(probe.response):
+                job.run.add(probe.operation, "rate limit persisted", f"{probe.rule}: {persisted(probe.response)}",
+                            probe.response)
+                broken.append(probe.rule)
+            elif not probe.held:
+                expected = " or ".join(map(str, sorted(probe.expected)))
+                job.run.add(probe.operation, "provider rule", f"{probe.rule}: expected {expected}, got "
+                            f"{probe.response.status_code}", probe.response)
+                broken.append(probe.rule)
+    except BudgetSpent:
+        unexercised(f"provider rules (after {asked} probes)" if asked else "provider rules")
+        raise
     assert not broken, broken

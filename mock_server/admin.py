@@ -6,27 +6,28 @@ from __future__ import annotations
 
 import hmac
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from . import data_dir
 from .clock import ClockOutOfRange
 from .errors import ApiError, excerpt
 from .faults import FaultError
+from .mock import ADMIN, ADMIN_PREFIX, Mock
 from .providers import Call, Provider, Reply, handles
+from .spec import Spec, check_handlers
 
-if TYPE_CHECKING:
-    from .mock import Mock
-
-NAME = "_mock"
-PREFIX = "/_mock"
+NAME, PREFIX = ADMIN, ADMIN_PREFIX
 
 
 class Admin(Provider):
     name = NAME
     spec_file = "admin.yaml"
 
-    def __init__(self, mock: "Mock"):
+    def __init__(self, mock: Mock):
         super().__init__(mock.runtime, {})
         self.mock = mock
+        self.spec = Spec(data_dir("openapi") / self.spec_file, validate_responses=mock.config.validate_responses)
+        check_handlers(self.spec, self.handlers, NAME)
 
     def authenticate(self, call: Call) -> None:
         token = self.runtime.config.admin_token
@@ -79,7 +80,9 @@ class Admin(Provider):
                                              f"{', '.join(self.mock.providers)}.")
         if tenant is not None and name is None:
             raise ApiError(400, "validation_error", "Name the `provider` of the `tenant` to reset.")
-        return 200, {"reset": self.mock.reset(name, tenant)}
+        reset = self.mock.reset(name, tenant)
+        self.mock.coverage.reset(name, tenant)
+        return 200, {"reset": reset}
 
     @handles("listTenants")
     def list_tenants(self, call: Call) -> Reply:
@@ -122,14 +125,19 @@ class Admin(Provider):
 
     @handles("deleteTenant")
     def delete_tenant(self, call: Call) -> Reply:
-        return 200, self.mock.delete_tenant(call.path["tenant"], call.query.get("provider"))
+        deleted = self.mock.delete_tenant(call.path["tenant"], call.query.get("provider"))
+        self.mock.coverage.reset(deleted["provider"], deleted["tenant"])
+        return 200, deleted
 
     @handles("loadFixtures")
     def load_fixtures(self, call: Call) -> Reply:
         if not isinstance(call.body, dict):
             raise ApiError(400, "validation_error", "Fixtures are a mapping of provider name to its seed data.")
         own = None if call.replaying else call.own_record()
-        return 200, {"reset": self.mock.load_fixtures(call.body, own)}
+        reset = self.mock.load_fixtures(call.body, own)
+        for name in reset:
+            self.mock.coverage.reset(name)
+        return 200, {"reset": reset}
 
     @handles("exportState")
     def export_state(self, call: Call) -> Reply:
@@ -137,7 +145,9 @@ class Admin(Provider):
 
     @handles("importState")
     def import_state(self, call: Call) -> Reply:
-        return 200, {"records": self.mock.load(call.body)}
+        records = self.mock.load(call.body)
+        self.mock.coverage.reset()
+        return 200, {"records": records}
 
     @handles("listJournal")
     def list_journal(self, call: Call) -> Reply:
@@ -145,6 +155,20 @@ class Admin(Provider):
         return 200, {"entries": self.mock.journal.query(provider=q.get("provider"), tenant=q.get("tenant"),
                                                         operation=q.get("operation"), status=q.get("status"),
                                                         limit=q.get("limit", 50))}
+
+    @handles("getCoverage")
+    def get_coverage(self, call: Call) -> Reply:
+        """What clients exercised of each provider's API since its last reset, and what they never did."""
+        name, tenant = call.query.get("provider"), call.query.get("tenant")
+        if not self.mock.config.coverage:
+            raise ApiError(404, "not_found", "Coverage is not counted: the server runs with --no-coverage.")
+        served = self.mock.providers
+        if name is not None and name not in served:
+            raise ApiError(404, "not_found", f"No provider {excerpt(name)!r} is served; served: {', '.join(served)}.")
+        if tenant is not None and name is None:
+            raise ApiError(400, "validation_error", "Name the `provider` of the `tenant`.")
+        chosen = {n: p for n, p in served.items() if name in (None, n)}
+        return 200, self.mock.coverage.report(chosen, tenant)
 
     # -- faults ---------------------------------------------------------------------------------------------
 

@@ -27,7 +27,8 @@ def create_app(config: Config | None = None) -> Flask:
     unknown = set(selected) - set(found) | ({config.root_provider} - set(selected) if config.root_provider else set())
     if unknown:
         raise ValueError(f"unknown provider(s): {', '.join(sorted(unknown))}; available: {', '.join(found)}")
-    mock = Mock(config, tuple(selected), load_fixtures(config.fixtures, (*selected, "_mock")))
+    mock = Mock(config, tuple(selected), load_fixtures(config.fixtures, (*selected, admin.NAME)))
+    mock.admin = admin.Admin(mock)
     app.extensions["ledger_mock"] = mock
 
     routes, pipelines, limits = Routes(), {}, {}

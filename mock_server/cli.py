@@ -29,6 +29,8 @@ def main() -> None:
 @click.option("--freeze-time", type=click.DateTime(formats=["%Y-%m-%dT%H:%M:%S", "%Y-%m-%d"]),
               help="Start with the clock frozen at this UTC time")
 @click.option("--no-rate-limit", is_flag=True, help="Disable provider rate limits (load tests, fuzzing)")
+@click.option("--no-coverage", is_flag=True, help="Do not count what clients exercise (GET /_mock/coverage then "
+                                                 "answers 404); for measuring what counting costs")
 @click.option("--strict", is_flag=True, help="Refuse (400) the query parameters and body fields the provider would "
                                             "ignore, instead of warning; validate every response (500 on violation)")
 @click.option("--threads", default=1, show_default=True, type=click.IntRange(1, 64),
@@ -46,7 +48,7 @@ def main() -> None:
 @click.option("--body-timeout", default=30.0, show_default=True, type=click.FloatRange(0.1, 3600),
               help="Seconds a request body may take to arrive (plus one per MiB), then 408")
 def serve(host: str, port: int, fixtures: Path | None, providers: str | None, root_provider: str | None, seed: int,
-          freeze_time: datetime | None, no_rate_limit: bool, strict: bool, threads: int, log_level: str,
+          freeze_time: datetime | None, no_rate_limit: bool, no_coverage: bool, strict: bool, threads: int, log_level: str,
           admin_token: str | None, state_file: Path | None, max_tenants: int, body_timeout: float) -> None:
     """Serve the mock (all providers under /<provider>, or one at its root)."""
     import secrets
@@ -62,7 +64,8 @@ def serve(host: str, port: int, fixtures: Path | None, providers: str | None, ro
         admin_token = secrets.token_urlsafe(24)
     config = Config(providers=selected, fixtures=fixtures.resolve() if fixtures else None,
                     root_provider=root_provider, seed=None if seed < 0 else seed, frozen_time=freeze_time,
-                    rate_limiting=not no_rate_limit, validate_responses=strict, refuse_ignored=strict,
+                    rate_limiting=not no_rate_limit, coverage=not no_coverage, validate_responses=strict,
+                    refuse_ignored=strict,
                     public_base_url=f"http://{host}:{port}", admin_token=admin_token, log_level=log_level,
                     state_file=state_file.resolve() if state_file else None, max_tenants=max_tenants,
                     body_timeout_s=body_timeout)
@@ -173,6 +176,23 @@ def _loopback(host: str) -> bool:
         return False
 
 
+@main.command("providers")
+def list_providers() -> None:
+    """List the providers this installation serves and where each comes from."""
+    from . import providers as found
+
+    for name, source in found.sources().items():
+        try:
+            spec = str(found.load(name).spec_path())
+        except Exception as exc:  # a broken plug-in is listed with its problem, not fatal to the listing
+            spec = f"cannot be loaded: {exc}"
+        click.echo(f"{name:<12} {source.origin:<32} {source.target:<40} {spec}")
+    for point in found.plugin_entry_points():
+        if found.sources()[point.name].target != point.value:
+            click.echo(f"{point.name:<12} {found.origin(point):<32} {point.value:<40} ignored: the built-in "
+                       f"provider {point.name} has that name")
+
+
 @main.command()
 @click.option("--provider", required=True)
 @click.option("--format", "fmt", default="json", show_default=True, type=click.Choice(["json", "env"]))
@@ -265,13 +285,19 @@ def sign(method: str, url: str, data: str, client_id: str | None, secret: str | 
 @click.option("--rate-limit", help="Client-side limit such as 100/m (COUNT's real quota)")
 @click.option("--read-only", is_flag=True, help="Send no mutating request: safe against a production tenant")
 @click.option("--no-stateful", is_flag=True, help="Skip the stateful sequences through OpenAPI links")
+@click.option("--max-requests", type=click.IntRange(1), help="Send at most this many requests, retries included")
+@click.option("--time-budget", type=click.FloatRange(0, min_open=True), metavar="SECONDS",
+              help="Stop after this long, waits included; the summary lists what was not exercised")
+@click.option("--max-wait", default=120.0, show_default=True, type=click.FloatRange(0), metavar="SECONDS",
+              help="How long one request's 429s are waited out (Retry-After, else the provider's documented "
+                   "limit) before the rate limit is reported as drift")
 @click.option("--junit-xml", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--report", type=click.Path(dir_okay=False, path_type=Path), help="Markdown drift report")
 @click.option("--html-report", type=click.Path(dir_okay=False, path_type=Path), help="HTML drift report")
 def contract(provider: str, base_url: str | None, credential_pairs: tuple[str, ...], max_examples: int,
              seed: int | None, include: tuple[str, ...], exclude: tuple[str, ...], rate_limit: str | None,
-             read_only: bool, no_stateful: bool, junit_xml: Path | None, report: Path | None,
-             html_report: Path | None) -> None:
+             read_only: bool, no_stateful: bool, max_requests: int | None, time_budget: float | None,
+             max_wait: float, junit_xml: Path | None, report: Path | None, html_report: Path | None) -> None:
     """Fuzz a target from our spec for PROVIDER and report where it drifts; exit 1 on drift."""
     from contract_tests.runner import run_contract
 
@@ -279,7 +305,8 @@ def contract(provider: str, base_url: str | None, credential_pairs: tuple[str, .
     try:
         code, run = run_contract(provider, base_url, given, max_examples=max_examples, seed=seed, include=include,
                                  exclude=exclude, rate_limit=rate_limit, read_only=read_only,
-                                 stateful=not no_stateful, junit_xml=junit_xml, report=report,
+                                 stateful=not no_stateful, max_requests=max_requests,
+                                 time_budget=time_budget, max_wait=max_wait, junit_xml=junit_xml, report=report,
                                  html_report=html_report)
     except (LookupError, ValueError) as exc:
         raise click.UsageError(str(exc)) from None
@@ -297,11 +324,11 @@ def drift(provider: str, vendor_specs: tuple[Path, ...], report: Path | None, fa
     """Compare our spec for PROVIDER with a vendor-published one, operation by operation."""
     from contract_tests.drift import compare, render
 
-    from . import data_dir
+    from . import providers
 
-    ours = data_dir("openapi") / f"{provider}.yaml"
-    if not ours.exists():
-        raise click.UsageError(f"no spec for provider {provider!r} in {ours.parent}")
+    if provider not in providers.names():
+        raise click.UsageError(f"no provider {provider!r}; installed: {', '.join(providers.names())}")
+    ours = providers.load(provider).spec_path()
     differences, counts = compare(ours, vendor_specs)
     text = render(ours, list(vendor_specs), differences, counts)
     click.echo(text)
@@ -316,11 +343,11 @@ def drift(provider: str, vendor_specs: tuple[Path, ...], report: Path | None, fa
               show_default=True, help="Where the pages live")
 def fidelity(write: bool, docs: Path) -> None:
     """Check (or --write) the departures pages generated from openapi/<provider>.fidelity.yaml."""
-    from . import data_dir, fidelity as ledgers, providers, read_yaml
+    from . import fidelity as ledgers, providers, read_yaml
 
     stale = []
     for name in providers.names():
-        spec = read_yaml(data_dir("openapi") / f"{name}.yaml")
+        spec = read_yaml(providers.load(name).spec_path())
         text = ledgers.page(ledgers.load(name), ledgers.title(spec))
         page = docs / f"{name}.md"
         if write:
@@ -331,6 +358,42 @@ def fidelity(write: bool, docs: Path) -> None:
             stale.append(str(page))
     if stale:
         raise click.ClickException(f"not current: {', '.join(stale)}; run `ledger-mock fidelity --write`")
+
+
+@main.command("coverage")
+@click.option("--url", required=True, help="The running `ledger-mock serve` (e.g. http://127.0.0.1:8080)")
+@click.option("--provider", help="Only this provider [every provider the client exercised]")
+@click.option("--tenant", help="Only this tenant of --provider")
+@click.option("--format", "fmt", default="md", show_default=True, type=click.Choice(["md", "html", "json", "junit"]))
+@click.option("--output", type=click.Path(dir_okay=False, path_type=Path), help="Write the report here [stdout]")
+@click.option("--fail-under", type=click.FloatRange(0, 100), help="Exit 1 when coverage (percent) is below this")
+@click.option("--admin-token", envvar="LEDGER_MOCK_ADMIN_TOKEN", help="The server's admin token, if it has one")
+def coverage_report(url: str, provider: str | None, tenant: str | None, fmt: str, output: Path | None,
+                    fail_under: float | None, admin_token: str | None) -> None:
+    """What a client's tests exercised of each provider's API since the last reset, and what they never did."""
+    from urllib.error import HTTPError, URLError
+
+    from . import coverage
+
+    try:
+        report = coverage.fetch(url, provider, tenant, admin_token)
+    except HTTPError as exc:
+        raise click.ClickException(f"{url} refused: {exc.code} {exc.read().decode('utf-8', 'replace')[:300]}") \
+            from None
+    except (URLError, OSError) as exc:
+        raise click.ClickException(f"{url} is not reachable: {exc}") from None
+    text = coverage.render(report, fmt)
+    if output:
+        output.write_text(text, encoding="utf-8")
+    else:
+        click.echo(text)
+    for found in report["providers"]:
+        click.echo("coverage " + coverage.summary_line(found), err=True)
+    if fail_under is not None:
+        reached = coverage.lowest(report, named=provider is not None)
+        if reached < fail_under:
+            click.echo(f"coverage {reached:.2f}% is under --fail-under {fail_under:g}%", err=True)
+            sys.exit(1)
 
 
 if __name__ == "__main__":

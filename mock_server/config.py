@@ -15,6 +15,7 @@ class Config:
     seed: int | None = 0  # ids repeat run after run; None for fresh randomness
     frozen_time: datetime | None = None
     rate_limiting: bool = True  # off for load and fuzz runs
+    coverage: bool = True  # count what clients exercise (coverage.py); off only to measure what counting costs
     validate_responses: bool = False  # strict: a response that breaks the spec becomes a 500
     refuse_ignored: bool = False  # strict: what the provider would ignore (and the mock warns about) is a 400
     max_body_bytes: int = 1 << 20

@@ -20,6 +20,8 @@ One file per provider, `openapi/<provider>.fidelity.yaml`, next to the spec it d
         tests: [tests/test_count.py::test_signature_over_the_wire_path]  # required unless `not mocked`
         departure: >-              # required when `departs`: how the mock differs, and why
           ...
+        decision: >-               # optional: where the docs leave a point open, what was decided and on what
+          ...
     not_mocked:                    # operations the real API has and this mock does not serve: answered 501
       - method: GET
         path: /partners/dimensions # below the provider's mount, in the spec's path style ({id} for parameters)
@@ -38,7 +40,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from . import data_dir, read_yaml
+from . import providers, read_yaml
 
 STATUSES = ("faithful", "departs", "not mocked")
 POLICIES = ("ignore", "refuse")
@@ -59,6 +61,7 @@ class Behaviour:
     operations: tuple[str, ...]
     tests: tuple[str, ...]
     departure: str | None
+    decision: str | None = None
 
 
 @dataclass(frozen=True)
@@ -94,7 +97,7 @@ class Ledger:
 
 
 def path_of(provider: str) -> Path:
-    return data_dir("openapi") / f"{provider}.fidelity.yaml"
+    return providers.load(provider).files("openapi") / f"{provider}.fidelity.yaml"
 
 
 @lru_cache(maxsize=None)
@@ -132,7 +135,8 @@ def parse(provider: str, raw: Any, where: Path | str) -> Ledger:
              f"{here}: tests are written tests/<file>.py::<test name>[<parameters>]")
         need(entry["status"] != "departs" or bool(entry.get("departure")), f"{here}: say how and why it departs")
         behaviours.append(Behaviour(entry["id"], str(entry["title"]), str(entry["source"]), entry["status"],
-                                    tuple(entry.get("operations") or ()), tests, entry.get("departure")))
+                                    tuple(entry.get("operations") or ()), tests, entry.get("departure"),
+                                    entry.get("decision")))
     not_mocked = []
     for n, entry in enumerate(raw.get("not_mocked") or []):
         here = f"not_mocked[{n}]"
@@ -176,8 +180,8 @@ def page(ledger: Ledger, title: str) -> str:
               "request journal; `serve --strict` refuses them with a 400.",
               f"- Evidence: {' '.join(ledger.evidence.split())}", "",
               "## Faithful", "", "| Behaviour | Source | Tests |", "|---|---|---|"]
-    lines += [f"| {b.title} | {b.source} | {'<br>'.join(f'`{t}`' for t in b.tests)} |"
-              for b in ledger.behaviours if b.status == "faithful"]
+    lines += [f"| {b.title} | {b.source}{' Decided: ' + ' '.join(b.decision.split()) if b.decision else ''} | "
+              f"{'<br>'.join(f'`{t}`' for t in b.tests)} |" for b in ledger.behaviours if b.status == "faithful"]
     if ledger.sources:
         lines += ["", "## Sources", ""] + [f"- `{k}`: {v}" for k, v in ledger.sources.items()]
     return "\n".join(lines).rstrip() + "\n"

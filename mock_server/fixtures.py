@@ -5,21 +5,34 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Iterable
 
-from . import data_dir, read_yaml
+from . import data_dir, providers as known, read_yaml
 from .bodies import too_large
 from .errors import ApiError
 
 
 def load_fixtures(source: Path | None = None, providers: Iterable[str] | None = None) -> dict[str, Any]:
-    """Read one YAML file, or a folder of `<provider>.yaml` files (the embedded defaults when `source` is None);
-    from a folder, only the files of the providers asked for, when that is known."""
-    source = Path(source) if source else data_dir("fixtures")
+    """Read one YAML file, or a folder of `<provider>.yaml` files; from a folder, only the files of the providers
+    asked for, when that is known. Without a source, each provider's embedded defaults (a plug-in's own)."""
+    if source is None:
+        files = [path for name in (providers if providers is not None else known.names())
+                 if (path := _defaults_of(name)).exists()]
+        return _merged(files)
+    source = Path(source)
     if not source.is_dir():
         files = [source]
     elif providers is None:
         files = sorted(source.glob("*.yaml"))
     else:
         files = [source / f"{name}.yaml" for name in providers if (source / f"{name}.yaml").exists()]
+    return _merged(files)
+
+
+def _defaults_of(name: str) -> Path:
+    home = known.load(name).files("fixtures") if name in known.names() else data_dir("fixtures")
+    return home / f"{name}.yaml"
+
+
+def _merged(files: list[Path]) -> dict[str, Any]:
     merged: dict[str, Any] = {}
     for path in files:
         document = read_yaml(path) or {}

@@ -75,15 +75,15 @@ class RequestJournal:
             self._entries.append(({"seq": self._seq, **entry}, request, response))
 
     def query(self, *, provider: str | None = None, tenant: str | None = None, operation: str | None = None,
-              status: int | None = None, limit: int = 50) -> list[dict[str, Any]]:
-        """Newest first."""
+              status: int | None = None, limit: int = 50, offset: int = 0) -> list[dict[str, Any]]:
+        """Newest first, skipping the newest `offset` that match."""
         with self._lock:
             entries = list(self._entries)
         found = [(e, sent, answered) for e, sent, answered in reversed(entries)
                  if (provider is None or e["provider"] == provider) and (tenant is None or e["tenant"] == tenant)
                  and (operation is None or e["operation"] == operation) and (status is None or e["status"] == status)]
         return [{**e, "query": redact_query(e["query"]), "request": sent.shown(), "response": answered.shown()}
-                for e, sent, answered in found[:limit]]
+                for e, sent, answered in found[offset:offset + limit]]
 
     def clear(self) -> None:
         with self._lock:

@@ -22,9 +22,10 @@ from typing import Any, Callable, Iterator, Mapping
 
 import orjson
 
-from . import admin, data_dir, providers
+from . import providers
 from .clock import Clock, IdGenerator, check_range
 from .config import Config
+from .coverage import Coverage
 from .errors import ApiError
 from .faults import FaultError, Faults
 from .journal import RequestJournal
@@ -35,6 +36,11 @@ from .spec import Spec, check_handlers
 # (instant, seed, who) of the record being replayed; None for a live request. `who` is None for records from
 # before version 2, which carry their credentials instead.
 REPLAY: ContextVar[tuple[datetime, int, dict | None] | None] = ContextVar("replay", default=None)
+
+# The operator's API (admin.py) is served like a provider under this name and prefix; its changes are recorded
+# and replayed like any provider's.
+ADMIN = "_mock"
+ADMIN_PREFIX = "/_mock"
 
 
 class Gate:
@@ -98,6 +104,7 @@ class Mock:
         self.runtime = Runtime(config, Clock(config.frozen_time), IdGenerator(config.seed),
                                IdGenerator(None if config.seed is None else config.seed + 1))
         self.journal = RequestJournal()
+        self.coverage = Coverage()  # what clients exercised of each provider, since its last reset
         self.gate = Gate()
         self.write_lock = threading.RLock()
         self.faults = Faults(self.runtime.clock, self.runtime.ids, config.seed)
@@ -124,10 +131,7 @@ class Mock:
         for name in selected:
             self.mounts["" if name == config.root_provider else f"/{name}"] = name
             self.providers[name] = self._build(name)
-        self.admin = admin.Admin(self)
-        self.admin.spec = Spec(data_dir("openapi") / admin.Admin.spec_file,
-                               validate_responses=config.validate_responses)
-        check_handlers(self.admin.spec, admin.Admin.handlers, admin.NAME)
+        self.admin: Provider | None = None  # the operator's API (admin.Admin), set by the app that serves this
 
     @property
     def replaying(self) -> bool:
@@ -141,7 +145,7 @@ class Mock:
         with self.runtime.ids.stream(stream), self.runtime.clock.pinned(self.built_at):
             provider = cls(self.runtime, (fixtures or self.fixtures).get(name) or {})
         if name not in self.specs:
-            spec = Spec(data_dir("openapi") / cls.spec_file, validate_responses=self.config.validate_responses)
+            spec = Spec(cls.spec_path(), validate_responses=self.config.validate_responses)
             check_handlers(spec, cls.handlers, name)
             self.specs[name] = spec
         provider.spec = self.specs[name]
@@ -352,7 +356,7 @@ class Mock:
 
         for number, entry in enumerate(records, 1):
             name = entry["provider"]
-            if name != admin.NAME and name not in self.providers:
+            if name != ADMIN and name not in self.providers:
                 continue
             environ = EnvironBuilder(path=self.prefix_of(name) + entry["path"], method=entry["method"],
                                      query_string=entry["query"], headers=entry["headers"],
@@ -371,8 +375,8 @@ class Mock:
     # -- where things are -----------------------------------------------------------------------------------
 
     def prefix_of(self, name: str) -> str:
-        if name == admin.NAME:
-            return admin.PREFIX
+        if name == ADMIN:
+            return ADMIN_PREFIX
         return next(prefix for prefix, mounted in self.mounts.items() if mounted == name)
 
     def provider_at(self, path: str) -> Provider | None:
@@ -392,7 +396,7 @@ class Mock:
 def _belongs(entry: Mapping[str, Any]) -> str | None:
     """The provider whose state a record changes (a recorded tenant creation changes its provider's), or None
     for the operator's own settings (clock, faults, fixtures)."""
-    if entry["provider"] != admin.NAME:
+    if entry["provider"] != ADMIN:
         return entry["provider"]
     if entry["operation"] != "createTenant":
         return None

@@ -218,6 +218,7 @@ def pipeline(mock: Mock, name: str, current: Callable[[], Provider], operation: 
         provider = current()
         started = time.perf_counter()
         request_id, replaying = call.request_id, call.replaying
+        counted = None if replaying or name == admin.NAME or not mock.config.coverage else mock.coverage.watch()
         try:
             if call.who is not None:  # a replay: the change was authorised when it first ran
                 provider.assume(call, call.who)
@@ -239,6 +240,8 @@ def pipeline(mock: Mock, name: str, current: Callable[[], Provider], operation: 
             reply = provider.dispatch(call)
         except ApiError as error:
             checked = None if isinstance(error, faults.InjectedFault) else operation
+            if counted is not None and checked is None:
+                counted.injected = True
             response = _error_response(provider, error, request_id, checked, request.path)
         except LedgerError as error:
             response = _error_response(provider, provider.ledger_error(error), request_id, operation,
@@ -248,6 +251,9 @@ def pipeline(mock: Mock, name: str, current: Callable[[], Provider], operation: 
             response = _json_response(status, payload, headers, operation)
         if call.warnings:
             response.headers.extend(("X-Ledger-Mock-Warning", _header_safe(w)) for w in _shown(call.warnings))
+        if counted is not None:
+            mock.coverage.record(counted, name, _tenant_of(call), operation.id, response.status_code, call.query,
+                                 call.body, response.body)
         if not replaying:
             _account(mock, name, operation, request, call, response, started)
         return response

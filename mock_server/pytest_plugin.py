@@ -18,6 +18,11 @@ Where the mock runs:
 * Otherwise one mock per test session is started in-process on a free loopback port (werkzeug's threaded
   server in a daemon thread; provider rate limits off; the embedded default fixtures) and stopped at the end.
 
+At the end of a session that used these fixtures, a line per provider the tests exercised says how much of its
+API they covered (`ledger-mock coverage` has the details); `--ledger-mock-coverage=FILE` writes the report
+(`.json`, `.md`, `.html` or `.xml` for JUnit, by its suffix) and `--ledger-mock-cov-fail-under=N` fails the
+session when a provider's coverage is under N percent.
+
 Every helper talks HTTP to `ledger_mock.url` (the `/_mock` admin API, see openapi/admin.yaml), so tests behave
 the same against either. The server's state is shared by the whole session: prefer `ledger_mock_tenant` (fresh
 books per test) over the fixture tenants, and the function-scoped `ledger_mock_clock` / `ledger_mock_faults`,
@@ -47,7 +52,7 @@ class LedgerMockError(RuntimeError):
 
 class Admin:
     """The `/_mock` admin API of one server: `clock`, `faults`, `reset()`, `journal()`, `tenant()`,
-    `credentials()`."""
+    `credentials()`, `coverage()`."""
 
     def __init__(self, url: str, token: str | None = None):
         import requests
@@ -78,6 +83,11 @@ class Admin:
     def journal(self, **filters: Any) -> list[dict[str, Any]]:
         """Recent requests, newest first; filters: provider, tenant, operation, status, limit."""
         return self.call("GET", "/journal", params={k: v for k, v in filters.items() if v is not None})["entries"]
+
+    def coverage(self, provider: str | None = None, tenant: str | None = None) -> dict[str, Any]:
+        """What requests exercised of each provider's API since its last reset (GET /_mock/coverage)."""
+        return self.call("GET", "/coverage", params={k: v for k, v in (("provider", provider), ("tenant", tenant))
+                                                     if v is not None})
 
     def tenant(self, provider: str, name: str | None = None) -> dict[str, Any]:
         """A fresh, isolated tenant: credentials as `ledger-mock credentials --provider P` prints, plus `tenant`."""
@@ -177,6 +187,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help=f"Use this running `ledger-mock serve` (else ${URL_ENV}, else one started in-process)")
     group.addoption("--ledger-mock-admin-token", dest="ledger_mock_admin_token", metavar="TOKEN",
                     help=f"Its admin token (else ${TOKEN_ENV})")
+    group.addoption("--ledger-mock-coverage", dest="ledger_mock_coverage", metavar="FILE",
+                    help="Write what the tests exercised of each provider's API here (.json, .md, .html, .xml)")
+    group.addoption("--ledger-mock-cov-fail-under", dest="ledger_mock_cov_fail_under", metavar="N", type=float,
+                    help="Fail the session when a provider the tests exercised is covered under N percent")
     parser.addini("ledger_mock_url", "URL of a running `ledger-mock serve` (else one is started in-process)")
     parser.addini("ledger_mock_admin_token", "Admin token of that server")
 
@@ -198,13 +212,77 @@ def ledger_mock(pytestconfig: pytest.Config) -> Iterator[LedgerMock]:
         except OSError as exc:
             raise pytest.UsageError(f"ledger-mock at {url} is not reachable: {exc}") from None
         yield mock
+        _keep_coverage(pytestconfig, mock)
         return
     server, url = _start_in_process()
     try:
-        yield LedgerMock(url)
+        mock = LedgerMock(url)
+        yield mock
+        _keep_coverage(pytestconfig, mock)
     finally:
         server.shutdown()
         server.server_close()
+
+
+# -- client coverage ------------------------------------------------------------------------------------------
+
+_COVERAGE = pytest.StashKey[dict]()
+_SUFFIX_FORMATS = {".json": "json", ".md": "md", ".html": "html", ".htm": "html", ".xml": "junit"}
+
+
+def _keep_coverage(config: pytest.Config, mock: LedgerMock) -> None:
+    """The server's coverage report, fetched before an in-process server stops; reported at the session's end."""
+    try:
+        config.stash[_COVERAGE] = mock.admin.coverage()
+    except (LedgerMockError, OSError) as exc:  # the tests' outcome stands; the summary says why it is missing
+        config.stash[_COVERAGE] = {"error": str(exc), "providers": []}
+
+
+def _exercised(report: dict) -> list[dict]:
+    return [p for p in report.get("providers", []) if p["covered"]]
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    config = session.config
+    report = config.stash.get(_COVERAGE, None)
+    if report is None:
+        return
+    target = config.getoption("ledger_mock_coverage")
+    if target:
+        from pathlib import Path
+
+        from .coverage import render
+
+        path = Path(target)
+        path.write_text(render({**report, "providers": _exercised(report)},
+                               _SUFFIX_FORMATS.get(path.suffix.lower(), "json")), encoding="utf-8")
+    threshold = config.getoption("ledger_mock_cov_fail_under")
+    if threshold is not None and session.exitstatus == 0:
+        from .coverage import lowest
+
+        if lowest(report) < threshold:
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    report = config.stash.get(_COVERAGE, None)
+    if report is None:
+        return
+    from .coverage import lowest, summary_line
+
+    terminalreporter.section("ledger-mock client coverage")
+    if report.get("error"):
+        terminalreporter.write_line(f"not available: {report['error']}")
+    for provider in _exercised(report):
+        terminalreporter.write_line(summary_line(provider))
+    target = config.getoption("ledger_mock_coverage")
+    if target:
+        terminalreporter.write_line(f"report written to {target}")
+    threshold = config.getoption("ledger_mock_cov_fail_under")
+    if threshold is not None and lowest(report) < threshold:
+        terminalreporter.write_line(f"FAIL: coverage {lowest(report):.2f}% is under "
+                                    f"--ledger-mock-cov-fail-under {threshold:g}%", red=True)
 
 
 def _start_in_process() -> tuple[Any, str]:

@@ -4,6 +4,9 @@
     /_mock/ui/journal                 the request journal across providers (refreshes itself)
     /_mock/ui/<provider>/<tenant>     one tenant's chart of accounts with balances, trial balance, journal
                                       entries (newest first, each with its history) and requests
+    /_mock/ui/coverage/<provider>/<tenant>
+                                      what clients exercised of the provider's API in that tenant, and how to
+                                      reach what they did not (coverage.py)
 
 Beside them, open to all (like the specs they point to): `/`, what this server serves (HTML for a browser,
 JSON otherwise), `/<provider>/openapi.yaml|json`, the spec the mock runs with `servers` naming this server,
@@ -29,6 +32,7 @@ from flask import Flask, Response, abort, request
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from . import fidelity
+from .coverage import status_table, summary_line
 from .ledger import Side, format_amount
 from .providers import Provider, Tenant
 
@@ -92,10 +96,11 @@ def mount(app: Flask, mock: "Mock") -> None:
                           "`Authorization: Bearer <admin token>` (printed by `ledger-mock serve` at start).\n",
                      {"WWW-Authenticate": 'Bearer realm="ledger-mock"'})
 
-    def render(template: str, **context: Any) -> Response:
+    def render(template: str, refresh: int = 0, **context: Any) -> Response:
+        """A page; `refresh` seconds (0: never) until the browser reloads it."""
         page = _env.get_template(template).render(
             link=_linker(), now=moment(mock.runtime.clock.now()), frozen=mock.runtime.clock.frozen,
-            providers=list(mock.providers), **context)
+            providers=list(mock.providers), refresh=refresh, **context)
         return Response(page, mimetype="text/html", headers={"Cache-Control": "no-store"})
 
     def index() -> Response:
@@ -113,24 +118,44 @@ def mount(app: Flask, mock: "Mock") -> None:
         return render("journal.html", journal=mock.journal.query(provider=wanted, limit=JOURNAL_LIMIT),
                       wanted=wanted, refresh=_refresh(LIVE_REFRESH_SECONDS))
 
-    def tenant(provider: str, tenant_id: str) -> Response:
-        refused = guard()
-        if refused:
-            return refused
+    def find_tenant(provider: str, tenant_id: str) -> tuple[Any, Any] | Response:
+        """The provider and its tenant (None from a provider that does not list its tenants), or the 404."""
         found = mock.providers.get(provider)
         if found is None:
             return _text(404, f"No provider {provider!r} is served; served: {', '.join(mock.providers)}.\n")
         try:
             tenant = next((t for t in found.tenants() if str(t.id) == tenant_id), None)
         except NotImplementedError:
-            return _text(404, f"{provider} does not list its tenants yet, so the inspector cannot show one.\n")
+            return found, None
         if tenant is None:
             return _text(404, f"{provider} has no tenant {tenant_id!r}.\n")
+        return found, tenant
+
+    def tenant(provider: str, tenant_id: str) -> Response:
+        looked = guard() or find_tenant(provider, tenant_id)
+        if isinstance(looked, Response):
+            return looked
+        found, tenant = looked
+        if tenant is None:
+            return _text(404, f"{provider} does not list its tenants yet, so the inspector cannot show one.\n")
         found.settle()
-        return render("tenant.html", provider=provider, tenant=tenant, view=_tenant_view(tenant.book),
+        # Pages, not whole books: `?page=N` through the entries, `?requests=N` through the requests.
+        page, requests_page = _page_arg("page"), _page_arg("requests")
+        return render("tenant.html", provider=provider, tenant=tenant, view=_tenant_view(tenant.book, page),
                       journal=mock.journal.query(provider=provider, tenant=str(tenant.id),
-                                                 limit=TENANT_JOURNAL_LIMIT),
-                      refresh=_refresh(0))
+                                                 limit=TENANT_JOURNAL_LIMIT,
+                                                 offset=(requests_page - 1) * TENANT_JOURNAL_LIMIT),
+                      requests_page=requests_page, requests_per_page=TENANT_JOURNAL_LIMIT, refresh=_refresh(0))
+
+    def coverage_page(provider: str, tenant_id: str) -> Response:
+        # A provider that does not list its tenants: what was counted for the id is all there is.
+        looked = guard() or find_tenant(provider, tenant_id)
+        if isinstance(looked, Response):
+            return looked
+        found, _ = looked
+        (report,) = mock.coverage.report({provider: found}, tenant_id)["providers"]
+        return render("coverage.html", provider=provider, tenant_id=tenant_id, report=report,
+                      table=status_table(report), summary=summary_line(report), refresh=_refresh(0))
 
     def departures(provider: str) -> Response:
         """The provider's departures ledger as a page: open to all, like the specs it describes."""
@@ -143,7 +168,7 @@ def mount(app: Flask, mock: "Mock") -> None:
         facts = about(mock, request.host_url)
         accept = request.accept_mimetypes
         if accept["text/html"] > accept["application/json"]:  # a browser; API clients (and */*) get JSON
-            return render("home.html", about=facts, refresh=0)
+            return render("home.html", about=facts)
         return Response(json.dumps(facts, indent=2), mimetype="application/json",
                         headers={"Cache-Control": "no-store"})
 
@@ -160,6 +185,8 @@ def mount(app: Flask, mock: "Mock") -> None:
                      methods=["GET"])
     app.add_url_rule(PREFIX, endpoint="_mock_ui.index", view_func=index, methods=["GET"])
     app.add_url_rule(PREFIX + "/journal", endpoint="_mock_ui.journal", view_func=journal, methods=["GET"])
+    app.add_url_rule(PREFIX + "/coverage/<provider>/<path:tenant_id>", endpoint="_mock_ui.coverage",
+                     view_func=coverage_page, methods=["GET"])
     app.add_url_rule(PREFIX + "/<provider>/<path:tenant_id>", endpoint="_mock_ui.tenant", view_func=tenant,
                      methods=["GET"])
 
@@ -217,8 +244,9 @@ def _listing(name: str, provider: Provider) -> ProviderTenants:
     return listing
 
 
-def _tenant_view(book: Any) -> dict[str, Any]:
-    """A consistent snapshot of one book, taken under its lock (the page renders after it is released)."""
+def _tenant_view(book: Any, page: int = 1) -> dict[str, Any]:
+    """A consistent snapshot of one book, taken under its lock (the page renders after it is released): the
+    chart and trial balance whole, the entries one page of ENTRY_LIMIT, newest first."""
     with book.lock:
         accounts = sorted(book.accounts.values(), key=lambda a: (a.number is None, a.number or "", a.name, a.id))
         chart = [{"account": a, "balance": book.balance(a.id)} for a in accounts]
@@ -226,7 +254,7 @@ def _tenant_view(book: Any) -> dict[str, Any]:
         rows = [row for row in chart if row["balance"] != 0]
         debits = sum((r["balance"] for r in rows if r["balance"] > 0), Decimal("0.00"))
         credits = sum((-r["balance"] for r in rows if r["balance"] < 0), Decimal("0.00"))
-        entries, total = book.entries_page(limit=ENTRY_LIMIT, newest_first=True)
+        entries, total = book.entries_page(offset=(page - 1) * ENTRY_LIMIT, limit=ENTRY_LIMIT, newest_first=True)
         shown = [{"entry": e, "history": book.history(e.id),
                   "lines": [{"line": line, "account": names.get(line.account_id, line.account_id),
                              "debit": line.amount if line.side is Side.DEBIT else None,
@@ -234,7 +262,8 @@ def _tenant_view(book: Any) -> dict[str, Any]:
                  for e in entries]
         return {"currency": book.currency, "closed_through": book.closed_through, "chart": chart,
                 "trial_rows": rows, "debits": debits, "credits": credits, "trial_balance": book.trial_balance(),
-                "entries": shown, "entries_total": total}
+                "entries": shown, "entries_total": total, "page": page,
+                "pages": max(1, -(-total // ENTRY_LIMIT)), "first_shown": (page - 1) * ENTRY_LIMIT + 1}
 
 
 def _linker():
@@ -250,6 +279,12 @@ def _linker():
         return path + ("?" + urlencode(query) if query else "")
 
     return link
+
+
+def _page_arg(name: str) -> int:
+    """A 1-based page number from the query string; anything else is the first page."""
+    value = request.args.get(name, "1")
+    return min(int(value), 10**9) if value.isdigit() and int(value) > 0 else 1
 
 
 def _refresh(default: int) -> int:

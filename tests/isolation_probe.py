@@ -504,11 +504,19 @@ def _slot_name(slot: Slot) -> str:
 
 
 def order(probes_: list[Probe], walk: SpecWalk) -> list[Probe]:
-    """Reads first, then changes, then deletes, and creates last: a record B creates may get an id A's records
-    have too (Intacct numbers each company's entries from the same point), and would then answer for it."""
+    """Reads first, then changes, then deletes (the deepest path first), then creates: a record B creates may get
+    an id A's records have too (Intacct numbers each company's entries from the same point), and would then answer
+    for it. Deletes of a record other operations live under (a Codat company) come last: they take those along."""
     rank = {"GET": 0, "HEAD": 0, "DELETE": 2}
 
     def creates(op: Operation) -> bool:
         return op.method == "POST" and any(t.startswith(op.path + "/{") for t in walk.records)
-    return sorted(probes_, key=lambda p: 3 if creates(p.op) else rank.get(p.op.method, 1))
+
+    def removes_a_parent(op: Operation) -> bool:
+        return op.method == "DELETE" and any(o.path.startswith(op.path + "/") for o in walk.operations)
+
+    def key(p: Probe) -> tuple[int, int]:
+        first = 4 if removes_a_parent(p.op) else 3 if creates(p.op) else rank.get(p.op.method, 1)
+        return first, -p.op.path.count("/") if p.op.method == "DELETE" else 0  # the deepest delete first
+    return sorted(probes_, key=key)
 

@@ -165,7 +165,7 @@ DRIFTS = [
     ("intacct", "renamed response field", middleware("/general-ledger/account", renamed("href", "link")),
      ["listAccounts"], "GET /ia/api/v1/objects/general-ledger/account", "link"),
     ("intacct", "missing balance check", patched(unbalanced_allowed), ["listJournals"],
-     "POST /ia/api/v1/objects/general-ledger/journal-entry", "unbalanced"),
+     "POST /ia/api/v1/workflows/general-ledger/journal-entry/submit", "unbalanced"),
     ("intacct", "broken token check", patched(accept_any_token), ["listJournals"],
      "GET /ia/api/v1/objects/general-ledger/account", "forged"),
     ("codat", "renamed response field", middleware("/companies", renamed("name", "companyName")),

@@ -268,7 +268,8 @@ def test_aden_period_rules_name_the_period(make_app):
 @pytest.mark.parametrize(("path", "key"), [("/journal-entries/JE-NOPE", "journal_entry_id"),
                                            ("/journal-entries/JE-NOPE/audit-trail", "journal_entry_id"),
                                            ("/accounts/9999", "account_id"),
-                                           ("/accounts/9999/balance", "account_id"),
+                                           ("/accounts/9999/balance?start_date=2025-01-01&end_date=2025-01-31",
+                                            "account_id"),
                                            ("/accounting-periods/NOPE", "period_id"),
                                            ("/approval-rules/NOPE", "rule_id")])
 def test_aden_not_found_names_the_id(make_app, path, key):

@@ -6,7 +6,7 @@ refused under --strict), for every operation of every provider."""
 
 from __future__ import annotations
 
-import json
+import html
 import re
 import subprocess
 import sys
@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from werkzeug.exceptions import MethodNotAllowed, NotFound
 
-from mock_server import data_dir, fidelity, providers
+from mock_server import fidelity, providers
 from tests.test_hostile import ADMIN_TOKEN, SPECS, Mock
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -99,6 +99,19 @@ def test_the_page_shows_every_departure_with_how_and_why():
         for b in ledger(name).behaviours:
             if b.status == "departs":
                 assert b.title in text and " ".join(b.departure.split())[:60] in " ".join(text.split())
+
+
+@pytest.mark.parametrize("name", PROVIDERS)
+def test_the_served_departures_page_lists_every_departure(name, make_app):
+    """GET /_mock/fidelity/<provider>, open to all: what the server itself says about where it departs."""
+    page = make_app(providers=(name,)).test_client().get(f"/_mock/fidelity/{name}")
+    assert page.status_code == 200 and page.mimetype == "text/html"
+    text = html.unescape(page.get_data(as_text=True))
+    for b in ledger(name).behaviours:
+        if b.status == "departs":
+            assert b.title in text and " ".join(b.departure.split())[:60] in " ".join(text.split()), b.id
+    for n in ledger(name).not_mocked:
+        assert n.path in text
 
 
 def test_a_ledger_that_says_too_little_is_refused():

@@ -415,6 +415,11 @@ def test_hostile_input_is_refused_in_the_envelope_and_breaks_no_read(make_app, n
         failures = list(sweep(mock, name, op))
     assert not failures, f"{len(failures)} hostile requests broke the promise:\n" + "\n".join(failures[:40])
     broken_after = {read: (r.status_code, r.data[:200]) for read, r in mock.reads().items() if r.status_code >= 300}
+    if broken_after and op.changes:  # a valid delete of a parent (a Codat company) leaves reads failing too
+        control = Mock(make_app(admin_token=ADMIN_TOKEN) if name == ADMIN else make_app(providers=(name,)))
+        control.send(control.baseline(name, op))
+        expected = {read: r.status_code for read, r in control.reads().items()}
+        broken_after = {read: answer for read, answer in broken_after.items() if expected.get(read) != answer[0]}
     assert not broken_after, f"reads broken by the hostile requests to {operation_id}: {broken_after}"
 
 

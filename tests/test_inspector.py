@@ -220,3 +220,86 @@ def test_browser_finds_every_provider_on_the_index_and_the_inspector(make_app, l
         shot = browser.get_screenshot_as_png()
         assert shot.startswith(b"\x89PNG\r\n\x1a\n") and len(shot) > 1000, (url, len(shot))
         (tmp_path / ("index.png" if url.endswith("/") else "inspector.png")).write_bytes(shot)
+
+
+def test_coverage_page_is_linked_from_the_tenant_and_escapes(app):
+    client = app.test_client()
+    tenant = page(client, f"/_mock/ui/count/{ACME}")
+    assert f'href="/_mock/ui/coverage/count/{ACME}"' in tenant
+    html = page(client, f"/_mock/ui/coverage/count/{ACME}")
+    assert "listAccounts" in html and 'class="cell uncovered"' in html and 'class="cell covered"' not in html
+    assert client.get(f"/_mock/ui/coverage/count/{quote(NASTY, safe='')}").status_code == 404
+    assert client.get("/_mock/ui/coverage/nope/x").status_code == 404
+
+
+def test_browser_shows_coverage_with_uncovered_cells_and_their_hints(make_app, live_server, browser):
+    from selenium.webdriver.common.by import By
+
+    app = make_app()
+    base = live_server(app)
+    count = CountClient(app)
+    assert count.get("/chart-of-accounts").status_code == 200
+    added = requests.post(f"{base}/_mock/faults", json={"provider": "count", "operation": "listJournalEntries",
+                                                        "limit": 0}, timeout=10)
+    assert added.status_code == 201, added.text
+    assert count.get("/journal-entries").status_code == 429
+
+    browser.get(f"{base}/_mock/ui/count/{ACME}")
+    browser.find_element(By.ID, "coverage-link").click()
+    assert browser.current_url == f"{base}/_mock/ui/coverage/count/{ACME}"
+    assert "count: " in browser.find_element(By.ID, "coverage-summary").text
+
+    def cell(operation, status):
+        return browser.find_element(By.CSS_SELECTOR, f"tr[data-operation='{operation}'] td[data-status='{status}']")
+
+    assert "covered" in cell("listAccounts", 200).get_attribute("class").split()
+    assert "injected" in cell("listJournalEntries", 429).get_attribute("class").split()
+    missed = cell("createJournalEntry", 429)
+    assert "uncovered" in missed.get_attribute("class").split()
+    # highlighted: the uncovered cell is painted differently from a covered one
+    assert missed.value_of_css_property("background-color") != \
+        cell("listAccounts", 200).value_of_css_property("background-color")
+    missed.find_element(By.TAG_NAME, "a").click()
+    assert browser.current_url.endswith("#hint-createJournalEntry-429")
+    hint = browser.find_element(By.ID, "hint-createJournalEntry-429").text
+    assert "/_mock/faults" in hint and '"limit": 0' in hint
+
+
+def test_a_tenant_page_pages_through_its_entries_and_requests(make_app):
+    """Pages, not whole books: `?page=N` walks the entries (ENTRY_LIMIT a page, newest first) and `?requests=N` the
+    requests, each page linking to its neighbours, while the trial balance stays that of the whole book."""
+    from mock_server.ui import ENTRY_LIMIT, TENANT_JOURNAL_LIMIT
+
+    app = make_app(providers=("count",))
+    count = CountClient(app)
+    http = app.test_client()
+    before = len(provider(app, "count").tenants()[0].book.entries)
+    made = 0
+    while made < ENTRY_LIMIT + 50:
+        rows = min(100, ENTRY_LIMIT + 50 - made)  # the bulk endpoint takes 100 rows
+        bulk = count.post("/journal-entries/bulk", {"journalEntries": [
+            entry_body(description=f"paged entry {made + n:04d}", date="2030-06-30") for n in range(rows)]})
+        assert bulk.status_code == 201 and bulk.get_json()["data"]["errorCount"] == 0
+        made += rows
+    total = before + made
+    ws = provider(app, "count").tenants()[0]
+    url = f"/_mock/ui/count/{ws.id}"
+    first, second = page(http, url), page(http, url, query_string={"page": 2})
+    pages = -(-total // ENTRY_LIMIT)
+
+    def entries(html):
+        return html.split('<table id="entries">', 1)[1].split("<h2>Requests for this tenant", 1)[0]
+    assert f"page 1 of {pages}" in text_of(first) and f"page 2 of {pages}" in text_of(second)
+    assert f"paged entry {made - 1:04d}" in entries(first) and f"paged entry {made - 1:04d}" not in entries(second)
+    assert f"paged entry {made - ENTRY_LIMIT - 1:04d}" in entries(second)  # the next older one opens page 2
+    assert f"paged entry {made - ENTRY_LIMIT - 1:04d}" not in entries(first)
+    assert 'rel="next"' in first and 'rel="prev"' in second
+    trial = re.search(r'id="trial-balance-total">([^<]*)<', second).group(1)
+    assert trial == re.search(r'id="trial-balance-total">([^<]*)<', first).group(1) and "0.00" in trial
+    assert page(http, url, query_string={"page": "x"}) == first  # not a page number: the first page
+    for _ in range(TENANT_JOURNAL_LIMIT):
+        count.get("/chart-of-accounts")
+    requests_first, requests_second = page(http, url), page(http, url, query_string={"requests": 2})
+    newest = app.extensions["ledger_mock"].journal.query(provider="count", tenant=str(ws.id), limit=1)[0]
+    assert newest["request_id"] in requests_first and newest["request_id"] not in requests_second
+    assert 'id="requests-pager"' in requests_first and 'rel="prev"' in requests_second

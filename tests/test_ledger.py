@@ -12,7 +12,7 @@ import pytest
 from mock_server.clock import Clock, IdGenerator
 from mock_server.ledger import (Account, AccountKind, Book, DeleteBlocked, Flow, InvalidAmount, InvalidEntry, NewLine,
                                 NotFound, PeriodClosed, Side, Unbalanced, UnknownReference, format_amount,
-                                parse_amount)
+                                parse_amount, Workflow)
 from tests.conftest import FROZEN
 
 D, C = Side.DEBIT, Side.CREDIT
@@ -100,6 +100,41 @@ def test_unposted_entries_do_not_move_balances(book):
     book.add_entry(on=date(2025, 1, 31), memo="draft", lines=lines(("rent", D, "10"), ("cash", C, "10")),
                    status="draft", posted=False)
     assert book.balance("rent") == 0
+
+
+DRAFTS = Workflow(transitions={("draft", "post"): "posted", ("draft", "park"): "parked",
+                               ("parked", "post"): "posted"},
+                  posted=frozenset({"posted"}), drafts=frozenset({"draft", "parked"}))
+
+
+def test_a_draft_may_be_incomplete_until_it_leaves_the_drafts(book):
+    """Work in progress: unbalanced, one-sided, on an inactive account; the rules apply when it leaves the drafts."""
+    book.update_account("accrued", active=False)
+    draft = book.add_entry(on=date(2025, 1, 31), memo="wip", lines=lines(("rent", D, "10"), ("accrued", C, "9")),
+                           status="draft", posted=False, draft=True)
+    one_sided = book.update_entry(draft.id, lines=lines(("rent", D, "10"), ("cash", D, "10")))
+    assert one_sided.draft and book.transition(draft.id, DRAFTS, "park").draft  # draft to draft: still unchecked
+    with pytest.raises(InvalidEntry):
+        book.transition(draft.id, DRAFTS, "post")
+    assert book.entry(draft.id).status == "parked" and book.balance("rent") == 0
+    with pytest.raises(UnknownReference):  # even a draft names accounts that exist
+        book.update_entry(draft.id, lines=lines(("nowhere", D, "10")))
+    with pytest.raises(InvalidAmount):
+        book.add_entry(on=date(2025, 1, 31), memo="wip", lines=lines(("rent", D, "-1")), status="draft",
+                       posted=False, draft=True)
+
+
+def test_a_completed_draft_posts_and_is_held_to_the_rules_from_then_on(book):
+    draft = book.add_entry(on=date(2025, 1, 31), memo="wip", lines=lines(("rent", D, "10")), status="draft",
+                           posted=False, draft=True)
+    book.update_entry(draft.id, lines=lines(("rent", D, "10"), ("cash", C, "10")))
+    posted = book.transition(draft.id, DRAFTS, "post")
+    assert (posted.status, posted.posted, posted.draft) == ("posted", True, False)
+    assert book.balance("rent") == Decimal("10.00") and book.trial_balance() == 0
+    with pytest.raises(Unbalanced):
+        book.update_entry(draft.id, lines=lines(("rent", D, "10"), ("cash", C, "9")))
+    with pytest.raises(ValueError):  # a draft never counts in balances
+        book.add_entry(on=date(2025, 1, 31), memo="x", lines=lines(("rent", D, "1")), draft=True)
 
 
 def test_closed_period_needs_override(book):

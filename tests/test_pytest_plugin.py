@@ -173,3 +173,33 @@ def test_a_running_server_from_the_environment_and_a_wrong_token(pytester, serve
 def test_fresh_tenants_of_the_other_providers(pytester):
     pytester.makepyfile(test_others=OTHER_PROVIDERS)
     pytester.runpytest_subprocess("-p", "no:cacheprovider").assert_outcomes(passed=3)
+
+
+# The sample's signing helper and one test that reads a fresh tenant's chart of accounts: COUNT coverage above 0%.
+COVERAGE_SAMPLE = SAMPLE.split("\ndef test_", 1)[0] + '''
+
+def test_lists_the_chart_of_accounts(ledger_mock, ledger_mock_tenant):
+    creds = ledger_mock_tenant("count")
+    assert count(creds, ledger_mock.admin.clock, "GET", "/chart-of-accounts").status_code == 200
+'''
+
+
+def test_client_coverage_summary_report_file_and_threshold(pytester):
+    import json
+
+    pytester.makepyfile(test_client=COVERAGE_SAMPLE)
+    failed = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--ledger-mock-coverage=cov.json",
+                                           "--ledger-mock-cov-fail-under=50")
+    failed.assert_outcomes(passed=1)
+    assert failed.ret == 1  # every test passed, but COUNT is covered under 50%
+    failed.stdout.fnmatch_lines(["*ledger-mock client coverage*", "count: *% (*; operations 1/*",
+                                 "*FAIL: coverage *% is under --ledger-mock-cov-fail-under 50%*"])
+    assert "codat:" not in failed.stdout.str()  # only the providers the tests exercised
+    report = json.loads((pytester.path / "cov.json").read_text())
+    (count,) = report["providers"]
+    assert count["provider"] == "count" and count["dimensions"]["operations"]["covered"] == ["listAccounts"]
+
+    passed = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--ledger-mock-coverage=cov.md",
+                                           "--ledger-mock-cov-fail-under=0.1")
+    assert passed.ret == 0
+    assert "## count: " in (pytester.path / "cov.md").read_text()

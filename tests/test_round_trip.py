@@ -1113,7 +1113,9 @@ COUNT_TXN_VALUES = {
 }
 # An update does not move the category (change-category does): refused by name, in REFUSED.
 COUNT_TXN_UPDATE_VALUES = {**COUNT_TXN_VALUES, "categoryAccountUuid": lambda g, p: OMIT,
-                           "categoryAccountId": lambda g, p: OMIT}
+                           "categoryAccountId": lambda g, p: OMIT,
+                           # an excluded row leaves the list this plan reads back (tests/count covers excluding)
+                           "excluded": lambda g, p: False}
 COUNT_TXN_RENAMES = {"accUuid": ("accountId",), "accountUuid": ("accountId",), "accountId": ("accountId",),
                      "categoryAccountUuid": ("categoryAccountId",), "categoryAccountId": ("categoryAccountId",),
                      "date": ("postedDate",)}
@@ -1192,9 +1194,10 @@ COUNT = Plan(
     },
     fixups={"createJournalEntry": count_entry_fixup, "updateJournalEntry": count_entry_fixup,
             "createTransaction": count_transaction_fixup,
+            "updateTransaction": lambda g, body, t: agree(g, body, ("postedDate", "date")),
             "createVendor": lambda g, body, t: agree(g, body, ("name", "vendor")),
             "updateVendor": lambda g, body, t: agree(g, body, ("name", "vendor"))},
-    renames={"createTransaction": COUNT_TXN_RENAMES,
+    renames={"createTransaction": COUNT_TXN_RENAMES, "updateTransaction": {"date": ("postedDate",)},
              "changeTransactionCategory": {"categoryAccountUuid": ("categoryAccountId",), "autoReview": ("reviewed",)},
              "createVendor": {"vendor": ("name",)}, "updateVendor": {"vendor": ("name",)}},
     normal={"*": {"type": lambda sent: COUNT_TYPES[sent.lower()]}},
@@ -1306,8 +1309,8 @@ def aden_prepare(op: str, key: str, make: Callable[[Gen], dict]) -> Callable[[Mo
 
 
 def aden_unposted(mock: Mock, ctx: Any, entry_id: str, primary: Shown) -> Shown:
-    """The period's unposted entries list a Draft entry."""
-    return Get("getUnpostedEntries", "period_id", "journal_entry_id").read_in(
+    """The period's unposted entries list a Draft entry (as `{id, memo, amount, created_at}`)."""
+    return Get("getUnpostedEntries", "period_id", "id").read_in(
         mock, "aden", {"period_id": primary.record["posting_period_id"]}, entry_id)
 
 
@@ -1398,7 +1401,7 @@ ADEN = Plan(
         "reverseJournalEntry": Write("reverseJournalEntry", ADEN_ENTRY_READS, aden_id("journal_entry_id"),
                                      prepare=aden_prepare_entry("submitJournalEntry", "approveJournalEntry")),
         "voidJournalEntry": Write("voidJournalEntry", ADEN_ENTRY_READS[:2], lambda a, t: t.record,
-                                  prepare=aden_prepare_entry("submitJournalEntry")),
+                                  prepare=aden_prepare_entry("submitJournalEntry", "approveJournalEntry")),
         "createAccount": Write("createAccount", ADEN_ACCOUNT_READS, aden_id("account_id")),
         "updateAccount": Write("updateAccount", ADEN_ACCOUNT_READS, lambda a, t: t.record,
                                prepare=aden_prepare("createAccount", "account_id", lambda g: {
@@ -1488,8 +1491,8 @@ def codat_posted_on(g: Gen, path: Path) -> str:
 
 
 def codat_posted_on_normal(sent: str) -> str:
-    """Codat's postedOn: a date alone is that day's midnight (dossier D19; the mock's spec)."""
-    return f"{sent}T00:00:00" if len(sent) == 10 else sent
+    """Codat's postedOn: the day as written, at midnight local to the business (the ledger's posted-on-day)."""
+    return f"{sent[:10]}T00:00:00"
 
 
 def codat_entry_fixup(g: Gen, body: Any, target: Target) -> None:
@@ -1510,6 +1513,18 @@ def codat_here(mock: Mock, ctx: CodatContext, g: Gen) -> Target:
     return Target(ids={"companyId": ctx.company, "connectionId": ctx.connection})
 
 
+def codat_unlink(mock: Mock, ctx: CodatContext, g: Gen) -> None:
+    """unlink: PATCH `status: Unlinked` on a linked connection; the connection then reads Unlinked, and entries
+    pulled before stay readable (Codat: previously pulled data can still be viewed)."""
+    made = must(send(mock, "codat", "create-connection", {"companyId": ctx.company},
+                     body={"platformKey": "gbol"}), "a connection")
+    ids = {"companyId": ctx.company, "connectionId": made["id"]}
+    answer = must(send(mock, "codat", "unlink-connection", ids, body={"status": "Unlinked"}), "unlink")
+    assert answer["status"] == "Unlinked", answer
+    assert must(send(mock, "codat", "get-connection", ids), "the connection")["status"] == "Unlinked"
+    must(send(mock, "codat", "list-journal-entries", {"companyId": ctx.company}), "entries after the unlink")
+
+
 CODAT = Plan(
     name="codat",
     context=codat_context,
@@ -1524,20 +1539,28 @@ CODAT = Plan(
             Get("get-journal-entry", "journalEntryId", "id", more={"companyId": "company"}),
             Listing("list-journal-entries", "id", ("pageSize", 5000), codat_page, more={"companyId": "company"})),
             lambda a, t: a.body["data"]["id"], prepare=codat_here),
+        "replace-company": Write("replace-company", (Get("get-company", "companyId", "id"),
+                                                     Listing("list-companies", "id", ("pageSize", 5000), codat_page)),
+                                 lambda a, t: a.body["id"], prepare=codat_here),
     },
-    actions={},
-    no_body=frozenset({"delete-journal-entry"}),
+    actions={"unlink-connection": codat_unlink},
+    no_body=frozenset({"delete-journal-entry", "delete-company", "delete-connection", "refresh-company-data",
+                       "refresh-data-type"}),
     values={"create-journal-entry": {
         "postedOn": codat_posted_on,
         "journalLines/*/accountRef": codat_account,
         "journalLines/*/currency": lambda g, p: g.draw(st.sampled_from([g.ctx.currency, g.ctx.currency.lower()])),
+        "currencyRef/id": lambda g, p: g.ctx.currency,
+        "currencyRate": lambda g, p: 1,
         "supplementalData/content": lambda g, p: {g.token(("k",)): {g.token(("f",)): g.token(("v",)),
                                                                      g.token(("n",)): g.draw(st.integers(-99, 99))}},
     }},
     fixups={"create-journal-entry": codat_entry_fixup},
     renames={"create-connection": {"platformKey": ("integrationKey",)}},
     normal={"create-journal-entry": {"postedOn": codat_posted_on_normal, "journalLines/*/currency": str.upper}},
-    refused={"create-journal-entry": {"journalLines/*/currency": lambda g, p, b: "JPY"}},
+    refused={"create-journal-entry": {"journalLines/*/currency": lambda g, p, b: "JPY",
+                                      "currencyRef/id": lambda g, p, b: "JPY",
+                                      "currencyRate": lambda g, p, b: Decimal("1.25")}},
 )
 
 

@@ -20,6 +20,7 @@ from ..probes import Probe
 CREDENTIALS = ("client_id", "client_secret", "access_token")
 ERROR_SCHEMA = "Error"
 MONEY_FIELDS = frozenset({"amountDebit", "amountCredit", "totalDebit", "totalCredit", "amount", "balance"})
+RATE_LIMIT = "100/m"  # per client id, a sliding window (dossier D13): how long to wait on a 429 without Retry-After
 SIGN_ME = "__sign-at-send__"
 
 

@@ -79,10 +79,20 @@ def probes(session: Any, base_url: str, credentials: Mapping[str, str], *, read_
                             timeout=30).json().get("ia::result") or [])[:1]
     if len(accounts) < 2 or not journals:
         return
+    # A draft need not be complete (seed); the balance rule applies when it is submitted. The probe's draft
+    # never posts, and is deleted again.
+    entries = base_url + API + "/objects/general-ledger/journal-entry"
     body = {"glJournal": {"id": journals[0]["id"]}, "postingDate": time.strftime("%Y-%m-%d"),
-            "description": "contract probe: unbalanced", "state": "draft",
+            "description": "contract probe: unbalanced draft", "state": "draft",
             "lines": [{"glAccount": {"id": accounts[0]["id"]}, "txnType": "debit", "txnAmount": "10.00"},
                       {"glAccount": {"id": accounts[1]["id"]}, "txnType": "credit", "txnAmount": "9.99"}]}
-    yield Probe(f"POST {API}/objects/general-ledger/journal-entry", "an unbalanced entry is refused",
-                session.post(base_url + API + "/objects/general-ledger/journal-entry", json=body, headers=auth,
-                             timeout=30), expected={400, 422})
+    created = session.post(entries, json=body, headers=auth, timeout=30)
+    yield Probe(f"POST {API}/objects/general-ledger/journal-entry", "an unbalanced draft is accepted",
+                created, expected={201})
+    if created.status_code != 201:
+        return
+    key = created.json()["ia::result"]["key"]
+    yield Probe(f"POST {API}/workflows/general-ledger/journal-entry/submit", "an unbalanced draft is refused at submit",
+                session.post(base_url + API + "/workflows/general-ledger/journal-entry/submit", json={"key": key},
+                             headers=auth, timeout=30), expected={400, 422})
+    session.delete(f"{entries}/{key}", headers=auth, timeout=30)

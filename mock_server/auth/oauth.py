@@ -7,6 +7,7 @@ mock's clock, so freezing or advancing the clock expires them exactly when a tes
 from __future__ import annotations
 
 import base64
+import json
 import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -52,8 +53,11 @@ class _Code:
 
 class TokenStore:
     def __init__(self, clock: Clock, ids: IdGenerator, *, access_ttl: timedelta, refresh_ttl: timedelta,
-                 code_ttl: timedelta = timedelta(minutes=10)):
+                 code_ttl: timedelta = timedelta(minutes=10), refresh_revokes_access: bool = True):
         self.clock, self.ids = clock, ids
+        # Whether a refresh also ends the old access token at once, or leaves it to its expiry (as OAuth servers
+        # commonly do, so calls in flight with it still succeed).
+        self.refresh_revokes_access = refresh_revokes_access
         self.access_ttl, self.refresh_ttl, self.code_ttl = access_ttl, refresh_ttl, code_ttl
         self._by_access: dict[str, TokenPair] = {}
         self._by_refresh: dict[str, TokenPair] = {}
@@ -80,7 +84,9 @@ class TokenStore:
 
     def issue(self, client_id: str, tenant_id: str, **claims: Any) -> TokenPair:
         now = self.clock.now()
-        pair = TokenPair(self._jwt_shaped(), self.ids.token(32), now + self.access_ttl, now + self.refresh_ttl,
+        access = self._jwt_shaped({"sub": f"{claims['user']}@{tenant_id}" if claims.get("user") else tenant_id,
+                                   "iat": int(now.timestamp()), "exp": int((now + self.access_ttl).timestamp())})
+        pair = TokenPair(access, self.ids.token(32), now + self.access_ttl, now + self.refresh_ttl,
                          client_id, tenant_id, claims)
         self.add(pair)
         return pair
@@ -105,12 +111,16 @@ class TokenStore:
             del self._codes[code]
 
     def refresh(self, refresh_token: str, client_id: str) -> TokenPair:
-        """Rotate: the old access and refresh tokens die, a new pair for the same grant is issued."""
+        """Rotate: the old refresh token dies (and the old access token, if the store says so), a new pair for the
+        same grant is issued."""
         with self._lock:
             pair = self._by_refresh.get(refresh_token)
             if pair is None or pair.client_id != client_id or pair.refresh_expires_at <= self.clock.now():
                 raise GrantInvalid("Invalid or expired grant.")
-            self._revoke(pair)
+            if self.refresh_revokes_access:
+                self._revoke(pair)
+            else:
+                del self._by_refresh[refresh_token]
         return self.issue(client_id, pair.tenant_id, **pair.claims)
 
     def access(self, access_token: str, client_id: str | None = None) -> TokenPair:
@@ -121,18 +131,21 @@ class TokenStore:
             raise TokenExpired("The access token expired")
         return pair
 
-    def revoke_where(self, matches: Callable[[TokenPair], bool]) -> None:
+    def revoke_refresh_where(self, matches: Callable[[TokenPair], bool]) -> None:
+        """End the refresh tokens of the matching grants; their access tokens live out their time."""
         with self._lock:
-            for pair in [p for p in self._by_access.values() if matches(p)]:
-                self._revoke(pair)
+            for pair in [p for p in self._by_refresh.values() if matches(p)]:
+                del self._by_refresh[pair.refresh_token]
 
     def _revoke(self, pair: TokenPair) -> None:
         self._by_access.pop(pair.access_token, None)
         self._by_refresh.pop(pair.refresh_token, None)
 
-    def _jwt_shaped(self) -> str:
+    def _jwt_shaped(self, claims: Mapping[str, Any]) -> str:
+        """A token with a JWT's shape and the claims a client may read (`exp` above all); the signature is
+        random, as the mock validates tokens by lookup, never by signature."""
         header = _b64url(b'{"alg":"HS256","typ":"JWT"}')
-        payload = _b64url(('{"jti":"%s"}' % self.ids.uuid()).encode())
+        payload = _b64url(json.dumps({"jti": self.ids.uuid(), **claims}, separators=(",", ":")).encode())
         return f"{header}.{payload}.{self.ids.token(32)}"
 
 

@@ -21,7 +21,7 @@ from ..clock import Clock, IdGenerator
 from .errors import DeleteBlocked, InvalidEntry, NotFound, PeriodClosed, Unbalanced, UnknownReference
 from .model import Account, Flow, JournalEntry, Line, NewLine, Side, Transaction, attrs_of
 from .money import parse_amount
-from .workflow import Workflow
+from .workflow import TAKEN, Workflow
 
 T = TypeVar("T")
 _UNSET: Any = object()
@@ -49,6 +49,9 @@ class Book:
         self.entries: dict[str, JournalEntry] = {}
         self.transactions: dict[str, Transaction] = {}
         self._entry_index: SortedList = SortedList()  # (date, seq, id), oldest first
+        # status -> that status's entries' index keys: kept beside `_entry_index` by the same two methods every
+        # write goes through (add, update, transition, delete), so a query narrowing by status can trust it.
+        self._status_index: dict[str, set[tuple[date, int, str]]] = {}
         self._transaction_index: SortedList = SortedList()
         self._balances: defaultdict[str, Decimal] = defaultdict(lambda: _ZERO)
         self._usage: Counter[str] = Counter()  # lines and transactions referencing each account
@@ -122,7 +125,7 @@ class Book:
             raise PeriodClosed(f"Date {on.isoformat()} is in a closed period (closed through "
                                f"{self.closed_through.isoformat()}).")
 
-    def check_lines(self, lines: Sequence[NewLine]) -> None:
+    def check_lines(self, lines: Sequence[NewLine | Line]) -> None:
         """The double-entry rules every provider shares."""
         if len(lines) < 2:
             raise InvalidEntry("A journal entry needs at least 2 lines.")
@@ -140,25 +143,35 @@ class Book:
         for line in lines:
             self.usable_account(line.account_id)
 
+    def check_draft_lines(self, lines: Sequence[NewLine]) -> None:
+        """What even work in progress must be: amounts that are amounts, accounts that exist (active or not)."""
+        for number, line in enumerate(lines, 1):
+            parse_amount(line.amount, field=f"line {number} amount")
+            if line.account_id not in self.accounts:
+                raise UnknownReference(f"Account not found: {line.account_id}.", account_id=line.account_id)
+
     def add_entry(self, *, on: date, memo: str, lines: Sequence[NewLine], reference: str | None = None,
-                  status: str = "posted", posted: bool = True, source: str = "manual", editable: bool = True,
-                  attrs: Mapping[str, Any] | None = None, allow_closed_period: bool = False,
+                  status: str = "posted", posted: bool = True, draft: bool = False, source: str = "manual",
+                  editable: bool = True, attrs: Mapping[str, Any] | None = None, allow_closed_period: bool = False,
                   entry_id: str | None = None) -> JournalEntry:
+        """A new entry; a `draft` one (never posted) is held to `check_draft_lines` only."""
+        if draft and posted:
+            raise ValueError("a draft entry cannot count in balances")
         with self.lock:
             self.check_period(on, override=allow_closed_period)
-            self.check_lines(lines)
+            (self.check_draft_lines if draft else self.check_lines)(lines)
             now = self.clock.now()
             entry = JournalEntry(
                 id=entry_id or self.ids.uuid(), date=on, memo=memo, lines=self._materialise(lines),
                 created_at=now, updated_at=now, seq=next(self._seq), reference=reference, status=status,
-                posted=posted, source=source, editable=editable, attrs=attrs_of(attrs))
+                posted=posted, draft=draft, source=source, editable=editable, attrs=attrs_of(attrs))
             self._store_entry(entry)
             return entry
 
     def update_entry(self, entry_id: str, *, on: date = _UNSET, memo: str = _UNSET,
                      lines: Sequence[NewLine] = _UNSET, allow_closed_period: bool = False,
                      **changes: Any) -> JournalEntry:
-        """Change an entry; new lines replace all old ones and must balance on their own."""
+        """Change an entry; new lines replace all old ones and must balance on their own unless it is a draft."""
         with self.lock:
             old = self.entry(entry_id)
             self.check_period(old.date, override=allow_closed_period)
@@ -168,7 +181,7 @@ class Book:
             if memo is not _UNSET:
                 changes["memo"] = memo
             if lines is not _UNSET:
-                self.check_lines(lines)
+                (self.check_draft_lines if old.draft else self.check_lines)(lines)
                 changes["lines"] = self._materialise(lines)
             new = replace(old, updated_at=self.clock.now(), **changes)
             self._drop_entry(old)
@@ -177,15 +190,21 @@ class Book:
             return new
 
     def transition(self, entry_id: str, workflow: Workflow, action: str, **changes: Any) -> JournalEntry:
-        """Move an entry through `workflow`; balances follow whether the new status counts as posted."""
+        """Move an entry through `workflow`; balances follow whether the new status counts as posted. A draft
+        leaving the workflow's drafts must now keep the double-entry rules."""
         with self.lock:
             old = self.entry(entry_id)
             status = workflow.next(old.status, action)
-            new = replace(old, status=status, posted=status in workflow.posted, updated_at=self.clock.now(),
-                          **changes)
+            draft = status in workflow.drafts
+            new = replace(old, status=status, posted=status in workflow.posted, draft=draft,
+                          updated_at=self.clock.now(), **changes)
+            if old.draft and not draft:
+                self.check_lines(new.lines)
             self._drop_entry(old)
             self._store_entry(new)
             self._event(old, new, action, new.updated_at)
+            if (taken := TAKEN.get()) is not None:
+                taken.append((old.status, action, status))
             return new
 
     def delete_entry(self, entry_id: str, *, allow_closed_period: bool = False) -> JournalEntry:
@@ -227,6 +246,35 @@ class Book:
                                offset, limit, newest_first)
             return [self.entries[i] for i in ids], total
 
+    def entries_between(self, start: date | None = None, end: date | None = None, *, offset: int = 0,
+                        limit: int | None = None) -> list[JournalEntry]:
+        """Entries dated in [start, end] (either open), oldest first: O(log n + returned)."""
+        with self.lock:
+            lo, hi = self._entry_range(start, end)
+            lo, hi = lo + offset, hi if limit is None else min(hi, lo + offset + limit)
+            return [self.entries[key[2]] for key in self._entry_index.islice(lo, hi)] if hi > lo else []
+
+    def count_between(self, start: date | None = None, end: date | None = None) -> int:
+        with self.lock:
+            lo, hi = self._entry_range(start, end)
+            return max(0, hi - lo)
+
+    def status_counts(self) -> dict[str, int]:
+        """How many entries hold each status (statuses no entry holds are absent)."""
+        with self.lock:
+            return {status: len(keys) for status, keys in self._status_index.items()}
+
+    def entries_with_status(self, statuses: Iterable[str]) -> list[JournalEntry]:
+        """The entries holding any of `statuses`, oldest first (the order of `entries_between`)."""
+        with self.lock:
+            keys = sorted(key for status in set(statuses) for key in self._status_index.get(status, ()))
+            return [self.entries[key[2]] for key in keys]
+
+    def _entry_range(self, start: date | None, end: date | None) -> tuple[int, int]:
+        index = self._entry_index
+        return (index.bisect_left((start,)) if start else 0,
+                index.bisect_right((end, float("inf"))) if end else len(index))
+
     def _materialise(self, lines: Sequence[NewLine]) -> tuple[Line, ...]:
         # Shared rather than copied per line: the account's own id string, and one Decimal per distinct amount
         # (a balanced two-line entry has one). A 100k-entry book is 30 MB smaller for it.
@@ -237,14 +285,21 @@ class Book:
 
     def _store_entry(self, entry: JournalEntry) -> None:
         self.entries[entry.id] = entry
-        self._entry_index.add((entry.date, entry.seq, entry.id))
+        key = (entry.date, entry.seq, entry.id)
+        self._entry_index.add(key)
+        self._status_index.setdefault(entry.status, set()).add(key)
         self._track((line.account_id for line in entry.lines), +1)
         if entry.posted:
             self._post(((line.account_id, line.signed) for line in entry.lines), +1)
 
     def _drop_entry(self, entry: JournalEntry) -> None:
         del self.entries[entry.id]
-        self._entry_index.remove((entry.date, entry.seq, entry.id))
+        key = (entry.date, entry.seq, entry.id)
+        self._entry_index.remove(key)
+        same_status = self._status_index[entry.status]
+        same_status.discard(key)
+        if not same_status:
+            del self._status_index[entry.status]
         self._track((line.account_id for line in entry.lines), -1)
         if entry.posted:
             self._post(((line.account_id, line.signed) for line in entry.lines), -1)

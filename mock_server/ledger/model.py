@@ -102,6 +102,7 @@ class JournalEntry:
     reference: str | None = None
     status: str = "posted"  # the provider's workflow vocabulary; the ledger only reads `posted`
     posted: bool = True  # whether the entry counts in balances
+    draft: bool = False  # work in progress: may be unbalanced or one-sided until it leaves its workflow's drafts
     source: str = "manual"
     editable: bool = True
     attrs: Mapping[str, Any] = NO_ATTRS

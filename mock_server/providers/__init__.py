@@ -1,15 +1,22 @@
-"""Provider plug-ins. A provider is a package here exposing `PROVIDER`, a `Provider` subclass; nothing else
-needs to change to add one (besides its spec in openapi/ and its fixtures)."""
+"""Providers. A built-in one is a package here exposing `PROVIDER`, a `Provider` subclass, with its spec and
+departures ledger in openapi/ and its fixtures in fixtures/. Any installed distribution adds one through the entry
+point group `ledger_mock.providers` (name = the provider's name, value = a module exposing `PROVIDER`, or the
+class itself), keeping its files under its class's `home`. docs/plugins.md describes the interface.
+"""
 
 from __future__ import annotations
 
 import importlib
+import importlib.metadata
 import pkgutil
 from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
 from typing import Any, Callable, ClassVar, Mapping
 
 from werkzeug.wrappers import Request
 
+from .. import data_dir
 from ..clock import Clock, IdGenerator
 from ..config import Config
 from ..errors import ApiError, validation_error
@@ -81,12 +88,17 @@ def handles(operation_id: str) -> Callable[[Callable], Callable]:
 class Provider:
     name: ClassVar[str]
     spec_file: ClassVar[str]  # file name under openapi/
+    # A plug-in's folder holding openapi/<spec_file>, openapi/<name>.fidelity.yaml and fixtures/<name>.yaml;
+    # None for the built-in providers, whose files are the project's openapi/ and fixtures/.
+    home: ClassVar[Path | None] = None
     handlers: ClassVar[dict[str, str]] = {}  # operationId -> method name, filled from @handles
     spec: Spec  # set when the app mounts the provider
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        cls.handlers = {fn.operation_id: name for name, fn in vars(cls).items() if hasattr(fn, "operation_id")}
+        # From every class it is made of, so a provider may keep its handlers in mixins by resource (COUNT does).
+        cls.handlers = {fn.operation_id: name for klass in reversed(cls.__mro__) for name, fn in vars(klass).items()
+                        if hasattr(fn, "operation_id")}
 
     def __init__(self, runtime: Runtime, fixtures: Mapping[str, Any]):
         self.runtime = runtime
@@ -135,14 +147,58 @@ class Provider:
     def dispatch(self, call: Call) -> Reply:
         return getattr(self, self.handlers[call.operation.id])(call)
 
+    @classmethod
+    def files(cls, kind: str) -> Path:
+        """Where this provider's `openapi` or `fixtures` files are."""
+        return cls.home / kind if cls.home is not None else data_dir(kind)
+
+    @classmethod
+    def spec_path(cls) -> Path:
+        return cls.files("openapi") / cls.spec_file
+
+
+ENTRY_POINTS = "ledger_mock.providers"
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where a provider comes from: `module` (or `module:Class`) and the distribution that installed it."""
+
+    name: str
+    target: str
+    origin: str  # "built-in", or "<distribution> <version>"
+
+
+@lru_cache(maxsize=None)
+def sources() -> dict[str, Source]:
+    """Every provider, built-in first, without importing any (a server for one provider loads only that one).
+    A plug-in cannot take a built-in provider's name: it is left out (`ledger-mock providers` says so)."""
+    found = {info.name: Source(info.name, f"{__name__}.{info.name}", "built-in")
+             for info in pkgutil.iter_modules(__path__) if info.ispkg}
+    for point in plugin_entry_points():
+        found.setdefault(point.name, Source(point.name, point.value, origin(point)))
+    return dict(sorted(found.items()))
+
+
+def plugin_entry_points() -> list[importlib.metadata.EntryPoint]:
+    return sorted(importlib.metadata.entry_points(group=ENTRY_POINTS), key=lambda point: point.name)
+
+
+def origin(point: importlib.metadata.EntryPoint) -> str:
+    dist = point.dist
+    return f"{dist.name} {dist.version}" if dist is not None else "an entry point"
+
 
 def names() -> list[str]:
-    """Every provider package here, without importing any (a server for one provider loads only that one)."""
-    return sorted(info.name for info in pkgutil.iter_modules(__path__) if info.ispkg)
+    return list(sources())
 
 
 def load(name: str) -> type[Provider]:
-    provider = getattr(importlib.import_module(f"{__name__}.{name}"), "PROVIDER", None)
-    if provider is None:
-        raise LookupError(f"mock_server.providers.{name} has no PROVIDER")
+    source = sources()[name]
+    module, _, attribute = source.target.partition(":")
+    loaded = importlib.import_module(module)
+    provider = getattr(loaded, attribute or "PROVIDER", None)
+    if not (isinstance(provider, type) and issubclass(provider, Provider)):
+        raise LookupError(f"{source.target} ({source.origin}) exposes no Provider subclass as "
+                          f"{attribute or 'PROVIDER'}")
     return provider

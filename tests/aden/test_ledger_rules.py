@@ -95,8 +95,8 @@ def test_an_ap_lock_leaves_journal_entries_alone_and_adjustment_periods_are_name
 
 def test_close_and_reopen(aden):
     error = assert_error(aden.post("/accounting-periods/P2025M02/close", {}), 409, "UNPOSTED_ENTRIES")
-    assert {"JE-2025-0001", "JE-2025-0002", "JE-2025-0003"} <= set(error["details"]["journal_entry_ids"])
-    assert ok(aden.get("/accounting-periods/P2025M02/unposted-entries"))["total"] == 3
+    assert error["details"] == {"journal_entries": {"draft": 1, "pending_approval": 1, "on_hold": 1}}
+    assert ok(aden.get("/accounting-periods/P2025M02/unposted-entries"))["total_unposted"] == 3
     closed = ok(aden.post("/accounting-periods/P2025M02/close", {"force": True}))
     assert (closed["is_closed"], closed["closed_by"], closed["close_type"]) == (True, "usr_admin", "all")
     assert_error(aden.post("/accounting-periods/P2025M02/close", {"force": True}), 409, "PERIOD_CLOSED")
@@ -155,10 +155,8 @@ def test_balances_move_only_when_posted(aden_app):
 
 def test_account_balance_for_a_date_range(aden):
     january = ok(aden.get("/accounts/1100/balance", params={"start_date": "2025-01-01", "end_date": "2025-01-31"}))
-    assert january == {"account_id": "1100", "account_name": "Accounts Receivable", "normal_balance": "debit",
-                       "start_date": "2025-01-01", "end_date": "2025-01-31", "opening_balance": 0,
-                       "total_debits": 4000, "total_credits": 0, "net_change": 4000, "ending_balance": 4000}
-    revenue = ok(aden.get("/accounts/4000/balance", params={"start_date": "2025-02-01"}))
+    assert (january["opening_balance"], january["net_change"], january["ending_balance"]) == (0, 4000, 4000)
+    revenue = ok(aden.get("/accounts/4000/balance", params={"start_date": "2025-02-01", "end_date": "2025-02-28"}))
     assert (revenue["opening_balance"], revenue["net_change"], revenue["ending_balance"]) == (4000, 0, 4000)
     assert_error(aden.get("/accounts/1100/balance", params={"start_date": "2025-02-01", "end_date": "2025-01-01"}),
                  400, "VALIDATION_ERROR")
@@ -202,7 +200,7 @@ def test_void_of_a_posted_entry_in_a_closed_period_is_refused(aden):
 def test_manual_posting_entity_stops_at_approved(aden_app):
     admin, approver = AdenClient(aden_app, MANUAL_ADMIN), AdenClient(aden_app, MANUAL_APPROVER1)
     bank = balance(admin, "1010")
-    submitted(admin, "EU-NEW", 75, debit="6300", credit="1010", date="2025-02-14")
+    submitted(admin, "EU-NEW", 75, debit="6300", credit="1010", date="2025-02-14", currency="EUR")
     approved = ok(approver.post("/journal-entries/EU-NEW/approve"))
     assert (approved["status"], approved["posted"]) == ("Approved", False)
     assert "posts manually" in approved["message"] and balance(admin, "1010") == bank

@@ -56,6 +56,20 @@ def test_keys_are_scoped_to_the_entity(aden_app):
     assert other.post("/journal-entries", body, headers=key).headers.get("X-Idempotency-Replayed") is None
 
 
+def test_keys_are_scoped_to_the_user(aden_app):
+    """Another user of the same entity replaying a key gets an answer of their own, never the first user's."""
+    key = {"X-Idempotency-Key": "same-key-two-users"}
+    admin, clerk = AdenClient(aden_app), AdenClient(aden_app, CLERK)
+    ok(admin.post("/journal-entries", entry_body("JE-U1"), headers=key), 201)
+    same = clerk.post("/journal-entries", entry_body("JE-U1"), headers=key)
+    assert same.headers.get("X-Idempotency-Replayed") is None
+    assert_error(same, 400, "VALIDATION_ERROR", "already exists")
+    other = ok(clerk.post("/journal-entries", entry_body("JE-U2"), headers=key), 201)
+    assert other["created_by"] == "usr_clerk"
+    replayed = admin.post("/journal-entries", entry_body("JE-U1"), headers=key)
+    assert replayed.headers["X-Idempotency-Replayed"] == "true" and replayed.get_json()["created_by"] == "usr_admin"
+
+
 def test_malformed_key_is_refused(aden):
     assert_error(aden.post("/journal-entries", entry_body("JE-MK"), headers={"X-Idempotency-Key": "x" * 256}), 400,
                  "VALIDATION_ERROR", "X-Idempotency-Key")

@@ -24,10 +24,10 @@ ACTIONS = {  # action -> (method, path suffix, body, success status, status afte
     "reverse": ("POST", "/reverse", {"reversal_date": "2025-03-03"}, 201, "Posted"),
     "void": ("POST", "/void", {"void_reason": "mistake"}, 200, "Voided"),
 }
-LEGAL = {  # the dossier's section 7
+LEGAL = {  # the dossier's section 7, void as aden-docs journal-entries/delete "When to Delete vs. Void" says
     "Draft": {"update", "delete", "submit"},
-    "Pending Approval": {"approve", "reject", "request-change", "hold", "void"},
-    "On Hold": {"reject", "request-change", "unhold", "void"},
+    "Pending Approval": {"approve", "reject", "request-change", "hold"},
+    "On Hold": {"reject", "request-change", "unhold"},
     "Approved": {"post", "void"},
     "Posted": {"reverse", "void"},
     "Rejected": {"void"},
@@ -57,7 +57,7 @@ def test_every_status_and_action(aden_app, status, action):
         if action == "delete":
             assert "void" in error["details"]["suggestion"]
         if action == "void":
-            assert "deleted" in error["details"]["suggestion"]
+            assert "delete" in error["details"]["suggestion"]
         assert ok(client.get(f"/journal-entries/{entry_id}"))["status"] == status  # nothing changed
 
 
@@ -99,14 +99,30 @@ def test_rights_for_reject_hold_and_request_change(aden_app):
     assert ok(clerk.as_(APPROVER1).post("/journal-entries/JE-2025-0003/unhold"))["status"] == "Pending Approval"
 
 
+def test_void_needs_the_rights_of_the_entrys_last_approval_level(aden_app):
+    """A clerk with no roles may not void a Posted or Rejected entry (403 FORBIDDEN, nothing changes); whoever may
+    approve the entry's last level (here approve_level_1, level 1 entries) or an admin may."""
+    clerk = AdenClient(aden_app, CLERK)
+    for entry_id, status in (("JE-2025-0004", "Posted"), ("JE-2025-0005", "Rejected")):
+        refused = assert_error(clerk.post(f"/journal-entries/{entry_id}/void", {"void_reason": "cleanup"}), 403,
+                               "FORBIDDEN")
+        assert refused["details"] == {"approval_level": 1}
+        assert ok(clerk.get(f"/journal-entries/{entry_id}"))["status"] == status
+    voided = ok(clerk.as_(APPROVER1).post("/journal-entries/JE-2025-0004/void", {"void_reason": "cleanup"}))
+    assert (voided["status"], voided["voided_by"]) == ("Voided", "usr_approver1")
+    assert ok(clerk.as_(ADMIN).post("/journal-entries/JE-2025-0005/void", {"void_reason": "cleanup"}))["status"] == \
+        "Voided"
+
+
 def test_missing_reason_or_comments_is_a_validation_error(aden):
     assert_error(aden.post("/journal-entries/JE-2025-0002/reject", {}), 400, "VALIDATION_ERROR", "reason")
     assert_error(aden.post("/journal-entries/JE-2025-0002/hold", {"reason": "   "}), 400, "VALIDATION_ERROR")
     assert_error(aden.post("/journal-entries/JE-2025-0002/request-change", {}), 400, "VALIDATION_ERROR", "comments")
-    assert_error(aden.post("/journal-entries/JE-2025-0002/void", {}), 400, "VALIDATION_ERROR")
-    assert_error(aden.post("/journal-entries/JE-2025-0002/void", {"void_reason": "a", "reason": "b"}), 400,
+    assert_error(aden.post("/journal-entries/JE-2025-0005/void", {}), 400, "VALIDATION_ERROR")
+    assert_error(aden.post("/journal-entries/JE-2025-0005/void", {"void_reason": "a", "reason": "b"}), 400,
                  "VALIDATION_ERROR", "must agree")
     assert ok(aden.get("/journal-entries/JE-2025-0002"))["status"] == "Pending Approval"
+    assert ok(aden.get("/journal-entries/JE-2025-0005"))["status"] == "Rejected"
 
 
 def test_request_change_discards_approvals_and_unhold_keeps_them(aden_app):
@@ -146,13 +162,12 @@ def test_audit_trail_records_every_change_with_who_and_when(aden_app):
     ok(clerk.as_(ADMIN).post("/journal-entries/JE-AUD/void", {"reason": "cleanup"}))
     trail = ok(clerk.get("/journal-entries/JE-AUD/audit-trail"))
     assert trail["journal_entry_id"] == "JE-AUD"
-    assert [(r["action"], r["performed_by"], r["details"].get("new_status")) for r in trail["audit_trail"]] == [
-        ("Created", "usr_clerk", "Draft"), ("Updated", "usr_clerk", None),
+    assert [(r["action"], r["performed_by"], r["details"].get("status")) for r in trail["audit_trail"]] == [
+        ("Created", "usr_clerk", "Draft"), ("Updated", "usr_clerk", "Draft"),
         ("Submit for Approval", "usr_clerk", "Pending Approval"), ("Reject", "usr_approver1", "Rejected"),
         ("Void", "usr_admin", "Voided")]
     assert {r["performed_at"] for r in trail["audit_trail"]} == {"2025-02-15T12:00:00Z"}
-    assert trail["audit_trail"][3]["details"] == {"previous_status": "Pending Approval", "new_status": "Rejected",
-                                                  "comments": "duplicate"}
+    assert trail["audit_trail"][3]["details"] == {"status": "Rejected", "comments": "duplicate"}
     entry = ok(clerk.get("/journal-entries/JE-AUD"))
     assert [h["action"] for h in entry["approval_history"]] == ["Submit for Approval", "Reject", "Void"]
     assert (entry["void_reason"], entry["voided_by"]) == ("cleanup", "usr_admin")

@@ -281,3 +281,20 @@ def test_queries_on_every_list(codat):
                  "Error parsing query - Could not resolve property data.id on PushOperation")
     assert_error(codat.get("/companies", params={"orderBy": "tags"}), 400,
                  "Error parsing query - Could not resolve property tags on Company")
+
+
+def test_previous_link_past_the_end_is_the_last_page(codat):
+    base = f"/codat/companies/{ACME}/data/journalEntries"
+    past = codat.entries(page=9, pageSize=3).get_json()
+    assert past["results"] == [] and past["totalResults"] == 4
+    assert past["_links"]["previous"] == {"href": f"{base}?page=2&pageSize=3"}
+    nothing = codat.entries(page=3, query="id=none").get_json()
+    assert nothing["_links"]["previous"] == {"href": f"{base}?page=1&pageSize=100&query=id%3Dnone"}
+
+
+def test_a_twice_encoded_query_as_codats_docs_write_it(codat):
+    """docs.codat.io using-the-api/querying writes `query=id%253D...`: the value arrives once decoded as `id%3D...`."""
+    page = codat.get(f"/companies/{ACME}/data/journalEntries?query=id%253Dje-2025-0003").get_json()
+    assert [e["id"] for e in page["results"]] == ["je-2025-0003"]
+    page = codat.get(f"/companies/{ACME}/data/journalEntries?query=postedOn%253E%253D2025-02-10").get_json()
+    assert [e["postedOn"] for e in page["results"]] == ["2025-02-10T00:00:00"]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 
 import pytest
 
@@ -43,8 +42,9 @@ def test_push_succeeds_at_once_and_reads_back(app, codat):
 def test_posted_on_forms(codat):
     def posted(value):
         return codat.push(entry(posted_on=value)).get_json()["data"]["postedOn"]
-    assert posted("2025-02-14T10:30:15.250") == "2025-02-14T10:30:15"
-    assert posted("2025-02-14T10:30:15+02:00") == "2025-02-14T08:30:15Z"
+    assert posted("2025-02-14") == "2025-02-14T00:00:00"
+    assert posted("2025-02-14T10:30:15.250") == "2025-02-14T00:00:00"
+    assert posted("2025-02-14T23:30:15-05:00") == "2025-02-14T00:00:00"  # not 15 February, its UTC day
 
 
 @pytest.mark.parametrize("body, part", [
@@ -201,3 +201,38 @@ def test_push_history_queries(codat):
     codat.remove("je-2025-0001")
     history = codat.get(f"/companies/{ACME}/push", params={"query": "statusCode=400", "orderBy": "-requestedOnUtc"})
     assert [p["status"] for p in history.get_json()["results"]] == ["Failed"]
+
+
+def test_posted_on_keeps_the_day_the_client_meant(codat):
+    """docs.codat.io/docs/datamodel-shared-date: dates without a zone are local to the business. Half past midnight
+    on 1 March in UTC+1 is posted on 1 March, not on 28 February (its UTC instant)."""
+    pushed = codat.push(entry(posted_on="2025-03-01T00:30:00+01:00", description="March, local time"))
+    assert pushed.get_json()["data"]["postedOn"] == "2025-03-01T00:00:00"
+    assert "postedOn" in pushed.headers["X-Ledger-Mock-Warning"]
+    found = codat.entries(query="postedOn=2025-03-01").get_json()["results"]
+    assert [e["description"] for e in found] == ["March, local time"]
+    assert codat.entries(query="postedOn<2025-03-01&&description=March, local time").get_json()["totalResults"] == 0
+
+
+def test_seed_fields_are_kept(codat):
+    body = entry(("6300", 120), ("1000", -120), subsidiaryRefs=[{"id": "sub-1", "name": "UK"}],
+                 currencyRef={"id": "GBP"}, currencyRate=1)
+    body["journalLines"][0].update(taxAmount=20, taxRateRef={"id": "VAT20", "name": "Standard 20%"})
+    stored = codat.push(body).get_json()["data"]
+    assert stored["subsidiaryRefs"] == [{"id": "sub-1", "name": "UK"}]
+    assert stored["currencyRef"] == {"id": "GBP"} and stored["currencyRate"] == 1
+    assert stored["journalLines"][0]["taxAmount"] == 20
+    assert stored["journalLines"][0]["taxRateRef"] == {"id": "VAT20", "name": "Standard 20%"}
+    assert codat.get(f"/companies/{ACME}/data/journalEntries/{stored['id']}").get_json() == stored
+    body["journalLines"][0]["taxAmount"] = 1.005
+    assert_error(codat.push(body), 400, NOT_VALID, item_part="journalLines[0].taxAmount")
+
+
+@pytest.mark.parametrize("field, value, item_id", [("currencyRef", {"id": "EUR"}, "currencyRef.id"),
+                                                   ("currencyRate", 1.1, "currencyRate")])
+def test_a_foreign_currency_entry_fails_as_the_seed_says(codat, field, value, item_id):
+    """Seed: "Pushing data will fail if the business has not enabled or does not support multiple currency";
+    currencyRate is "not applicable when multi-currency is not supported". No mock company supports it."""
+    refused = assert_error(codat.push(entry(**{field: value})), 400, NOT_VALID, item_part=item_id)
+    assert [i["itemId"] for i in refused["validation"]["errors"]] == [item_id]
+    assert codat.get(f"/companies/{ACME}/push").get_json()["totalResults"] == 0

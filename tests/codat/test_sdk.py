@@ -88,3 +88,48 @@ def test_sdk_company_create_and_connection(sdks):
     connection = platform.connections.create(request={"company_id": company.id,
                                                       "request_body": {"platform_key": "gbol"}})
     assert connection.platform_name == "Xero"
+
+
+def test_sdk_standard_read_flow(sdks):
+    """link → refresh → poll data status → list journal entries → push → poll push, then the rest of the
+    platform operations (get, unlink and delete a connection; replace and delete the company)."""
+    platform, accounting = sdks
+    company = platform.companies.create(request={"name": "Flow Co"})
+    connection = platform.connections.create(request={"company_id": company.id,
+                                                      "request_body": {"platform_key": "gbol"}})
+    assert platform.connections.get(request={"company_id": company.id,
+                                             "connection_id": connection.id}).status.value == "Linked"
+
+    assert platform.refresh_data.all(request={"company_id": company.id}) is None
+    status = platform.refresh_data.get(request={"company_id": company.id})
+    assert status.journal_entries.current_status.value == "Complete"
+    pull = platform.refresh_data.by_data_type(request={"company_id": company.id, "data_type": "journalEntries",
+                                                       "connection_id": connection.id})
+    assert pull.status.value == "Complete" and pull.is_completed
+    polled = platform.refresh_data.get_pull_operation(request={"company_id": company.id, "dataset_id": pull.id})
+    assert polled.id == pull.id
+    history = platform.refresh_data.list_pull_operations(request={"company_id": company.id,
+                                                                  "query": "dataType=journalEntries"})
+    assert [p.id for p in history.results][-1] == pull.id
+    assert platform.refresh_data.get(request={"company_id": company.id}).journal_entries.latest_sync_id == pull.id
+
+    assert accounting.journal_entries.list(request={"company_id": company.id}).total_results == 0
+    pushed = accounting.journal_entries.create(request={
+        "company_id": company.id, "connection_id": connection.id,
+        "journal_entry": {"posted_on": "2025-03-01T00:30:00+01:00", "journal_lines": [
+            {"net_amount": 25, "account_ref": {"id": "6000"}}, {"net_amount": -25, "account_ref": {"id": "1000"}}]}})
+    polled = platform.push_data.get_operation(request={"company_id": company.id,
+                                                       "push_operation_key": pushed.push_operation_key})
+    assert polled.status.value == "Success"
+    listed = accounting.journal_entries.list(request={"company_id": company.id, "query": "postedOn=2025-03-01"})
+    assert [e.id for e in listed.results] == [polled.changes[0].record_ref.id]
+
+    replaced = platform.companies.update(request={"company_id": company.id,
+                                                  "company_request_body": {"name": "Flow Co Renamed"}})
+    assert replaced.name == "Flow Co Renamed"
+    unlinked = platform.connections.unlink(request={"company_id": company.id, "connection_id": connection.id,
+                                                    "update_connection_status": {"status": "Unlinked"}})
+    assert unlinked.status.value == "Unlinked"
+    assert platform.connections.delete(request={"company_id": company.id, "connection_id": connection.id}) is None
+    assert platform.companies.delete(request={"company_id": company.id}) is None
+    assert company.id not in [c.id for c in platform.companies.list(request={}).results]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -195,3 +194,15 @@ def test_rate_limit_answers_429_with_retry_after(make_app):
     assert 1 <= int(limited.headers["Retry-After"]) <= 60
     advance(app, 61)
     assert count.get("/tags").status_code == 200  # the window slid past
+
+
+def test_grant_errors_are_invalid_grant_with_error_description(count):
+    """Dossier section 8: a bad code, refresh token or grant type is 400 `invalid_grant`; the spec's own
+    invalid_grant example carries `error_description`, as token errors do."""
+    for path, body in (("/grant-access-token", {"grantType": "password", "code": "x"}),
+                       ("/grant-access-token", {"grant_type": "client_credentials", "code": "x"}),
+                       ("/refresh-user-access-token", {"grantType": "authorization_code", "refreshToken": "x"}),
+                       ("/grant-access-token", {"code": "never-issued"}),
+                       ("/refresh-user-access-token", {"refreshToken": "never-issued"})):
+        wrong = assert_error(count.post(path, body, token=""), 400, "invalid_grant")
+        assert wrong["error_description"] == wrong["message"], wrong

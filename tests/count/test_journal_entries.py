@@ -7,7 +7,7 @@ import threading
 import pytest
 
 from tests.count.conftest import (ACCRUED, CHECKING, NORTHWIND_CHECKING, RENT, SOFTWARE, CountClient, assert_error,
-                                  entry_body)
+                                  balances, entry_body)
 
 
 def balance_of(count, account_id):
@@ -179,3 +179,29 @@ def test_concurrent_creates_keep_every_entry_and_a_zero_trial_balance(app):
     from decimal import Decimal
     assert sum(Decimal(a["balance"]) for a in accounts) == 0
     assert next(a["balance"] for a in accounts if a["id"] == RENT) == "1604500.00"
+
+
+def test_a_draft_entry_is_listed_but_moves_no_balance_until_posted(count):
+    """Seed 000: a journal entry header has a status. A draft is stored and listed, counts in no balance, and
+    PATCH `status: posted` posts it; a posted entry does not go back to draft."""
+    before = balances(count)
+    created = count.post("/journal-entries", entry_body(status="draft"))
+    assert created.status_code == 201, created.get_json()
+    draft = created.get_json()["data"]
+    assert draft["status"] == "draft" and draft["totalDebit"] == "1000.00"
+    listed = count.get("/journal-entries", params={"limit": 100}).get_json()["data"]["journalEntries"]
+    assert any(e["id"] == draft["id"] and e["status"] == "draft" for e in listed)
+    assert balances(count) == before
+    assert count.patch(f"/journal-entries/{draft['id']}", {"refNumber": "JE-7"}).get_json()["data"]["status"] == \
+        "draft"
+    assert balances(count) == before
+
+    posted = count.patch(f"/journal-entries/{draft['id']}", {"status": "posted"})
+    assert posted.status_code == 200 and posted.get_json()["data"]["status"] == "posted", posted.get_json()
+    after = balances(count)
+    assert after[RENT] != before[RENT] and after[ACCRUED] != before[ACCRUED]
+    assert_error(count.patch(f"/journal-entries/{draft['id']}", {"status": "draft", "refNumber": "JE-8"}), 400,
+                 "validation_error")
+    assert count.get("/journal-entries", params={"search": "JE-8"}).get_json()["data"]["totalRecords"] == 0
+    assert_error(count.post("/journal-entries", entry_body(status="approved")), 400, "validation_error", "status")
+    assert count.post("/journal-entries", entry_body(status="posted")).get_json()["data"]["status"] == "posted"

@@ -19,7 +19,7 @@ def test_transaction_round_trip_posts_to_balances(count):
     assert not any(t[f] for f in ("reviewed", "excluded", "pending", "split", "reconciled"))
     assert t["currency"] == "USD"
     after = balances(count)
-    assert after[CHECKING] == "49480.15" and after[SOFTWARE] == "49.50" and before[SOFTWARE] == "0.00"
+    assert after[CHECKING] == "51880.15" and after[SOFTWARE] == "49.50" and before[SOFTWARE] == "0.00"
     assert count.get(f"/transactions/{t['id']}").get_json()["data"] == t
 
     patched = count.patch(f"/transactions/{t['id']}", {"amount": "60.00", "notes": "annual", "vendorUuid": None,
@@ -72,7 +72,8 @@ def test_reconciled_transactions_are_locked(count):
 
 def test_transaction_list_filters(count):
     data = count.get("/transactions", params={"accUuid": CHECKING}).get_json()["data"]
-    assert [t["postedDate"] for t in data["transactions"]] == ["2025-01-20", "2025-01-15"]
+    # the fixture's opening balance, a journal entry on checking, is a JOURNAL row in it
+    assert [t["postedDate"] for t in data["transactions"]] == ["2025-01-20", "2025-01-15", "2024-12-01"]
     assert count.get("/transactions", params={"type": "income"}).get_json()["data"]["totalRecords"] == 1
     assert count.get("/transactions", params={"reconciled": "true"}).get_json()["data"]["transactions"][0]["id"] == \
         RECONCILED
@@ -177,3 +178,108 @@ def test_vendors_customers_tags(count):
     assert count.delete("/tags/d0000000-0000-4000-8000-000000000002").status_code == 200
     assert count.get(f"/transactions/{RECONCILED}").get_json()["data"]["tagUuids"] == []
     assert_error(count.get("/tags/d0000000-0000-4000-8000-000000000002"), 404, "not_found", "Tag not found")
+
+
+def test_unset_description_and_notes_both_come_back_null(count):
+    """Dossier section 5: unset outputs are null; a missing description and a missing notes come back alike."""
+    made = count.post("/transactions", {"accUuid": CHECKING, "amount": "1.00", "postedDate": "2025-02-01"})
+    data = made.get_json()["data"]
+    assert (data["description"], data["notes"]) == (None, None)
+    cleared = count.patch(f"/transactions/{data['id']}", {"description": "x", "notes": "y"}).get_json()["data"]
+    assert (cleared["description"], cleared["notes"]) == ("x", "y")
+    cleared = count.patch(f"/transactions/{data['id']}", {"description": None, "notes": None}).get_json()["data"]
+    assert (cleared["description"], cleared["notes"]) == (None, None)
+
+
+def test_journal_entries_on_a_bank_account_are_journal_transactions(count):
+    """Seed 002: type JOURNAL is "accounting adjustments created via journal entries", and a transaction belongs to
+    a bank or financial account. A posted entry's line on such an account is a JOURNAL row in its transactions (the
+    row's id is the line's), filtered by `type`, read-only, gone with its entry, and never posted twice."""
+    def journal_rows():
+        data = count.get("/transactions", params={"type": "JOURNAL", "limit": 100}).get_json()["data"]
+        return {t["id"]: t for t in data["transactions"]}
+
+    before_rows, before = journal_rows(), balances(count)
+    accrual = count.post("/journal-entries", entry_body()).get_json()["data"]  # rent against accrued: no bank
+    assert journal_rows() == before_rows
+    entry = count.post("/journal-entries", entry_body((RENT, "300.00", None), (CHECKING, None, "300.00"),
+                                                      description="Pay rent")).get_json()["data"]
+    line = next(l for l in entry["lines"] if l["accountUuid"] == CHECKING)
+    rows = journal_rows()
+    assert set(rows) - set(before_rows) == {line["id"]}
+    row = rows[line["id"]]
+    assert (row["type"], row["accountId"], row["amount"], row["postedDate"], row["description"]) == (
+        "Journal Entry", CHECKING, "300.00", "2025-01-31", "Pay rent")
+    assert count.get(f"/transactions/{line['id']}").get_json()["data"] == row
+    assert line["id"] not in {t["id"] for t in count.get("/transactions", params={"type": "EXPENSE", "limit": 100}
+                                                         ).get_json()["data"]["transactions"]}
+    after = balances(count)
+    assert after[CHECKING] == f"{float(before[CHECKING]) - 300:.2f}"  # once, by the entry
+    row_path = f"/transactions/{line['id']}"
+    for answer in (count.patch(row_path, {"notes": "x"}), count.delete(row_path),
+                   count.patch(f"{row_path}/change-category", {"categoryAccountUuid": SOFTWARE})):
+        assert_error(answer, 400, "not_editable", entry["id"])
+
+    count.patch(f"/journal-entries/{entry['id']}", {"date": "2025-02-02", "descriptionEntry": "Rent paid"})
+    moved = count.get(f"/transactions/{line['id']}").get_json()["data"]
+    assert (moved["postedDate"], moved["description"]) == ("2025-02-02", "Rent paid")
+    draft = count.post("/journal-entries", entry_body((RENT, "5.00", None), (CHECKING, None, "5.00"),
+                                                      status="draft")).get_json()["data"]
+    assert len(journal_rows()) == len(before_rows) + 1  # a draft moves no money
+    count.patch(f"/journal-entries/{draft['id']}", {"status": "posted"})
+    assert len(journal_rows()) == len(before_rows) + 2
+    for made in (entry, draft, accrual):
+        assert count.delete(f"/journal-entries/{made['id']}").status_code == 200
+    assert journal_rows() == before_rows and balances(count) == before
+
+
+def test_patch_updates_date_type_and_the_flags_the_docs_let_a_client_set(count):
+    """count-cli COUNT_update_transaction: PATCH takes the "regular safe Transaction columns" (`date` is
+    `postedDate` as on create, `type`); `excluded` and `reviewed` are set here (the docs' exclude-bulk refuses
+    reviewed, reconciled and pending rows, so does this); `pending` (bank feed) and `split` (the split call) are
+    COUNT's own: ignored with an `internal_only` warning."""
+    before = balances(count)
+    made = count.post("/transactions", {"accUuid": CHECKING, "amount": "20.00", "postedDate": "2025-02-01",
+                                        "categoryAccountUuid": SALES, "type": "INCOME"}).get_json()["data"]
+    assert balances(count)[CHECKING] == f"{float(before[CHECKING]) + 20:.2f}"
+    changed = count.patch(f"/transactions/{made['id']}", {"date": "2025-02-05", "type": "EXPENSE"})
+    assert changed.status_code == 200, changed.get_json()
+    data = changed.get_json()["data"]
+    assert (data["postedDate"], data["type"]) == ("2025-02-05", "Expense")
+    assert count.get(f"/transactions/{made['id']}").get_json()["data"]["postedDate"] == "2025-02-05"
+    assert balances(count)[CHECKING] == f"{float(before[CHECKING]) - 20:.2f}"  # an expense now: money out
+
+    excluded = count.patch(f"/transactions/{made['id']}", {"excluded": True})
+    assert excluded.status_code == 200 and excluded.get_json()["data"]["excluded"] is True, excluded.get_json()
+    assert made["id"] not in {t["id"] for t in count.get("/transactions", params={"limit": 100}
+                                                         ).get_json()["data"]["transactions"]}
+    assert count.patch(f"/transactions/{made['id']}", {"excluded": False}).get_json()["data"]["excluded"] is False
+    assert count.patch(f"/transactions/{made['id']}", {"reviewed": True}).get_json()["data"]["reviewed"] is True
+    assert_error(count.patch(f"/transactions/{made['id']}", {"excluded": True}), 400, "not_editable", "reviewed")
+    assert_error(count.patch(f"/transactions/{RECONCILED}", {"excluded": True}), 400, "not_editable", "excluded")
+
+    flagged = count.patch(f"/transactions/{made['id']}", {"pending": True, "split": True, "notes": "n"})
+    data = flagged.get_json()["data"]
+    assert (data["pending"], data["split"], data["notes"]) == (False, False, "n")
+    assert {(w["field"], w["reason"]) for w in data["_partnerWarnings"]} == {("pending", "internal_only"),
+                                                                             ("split", "internal_only")}
+    assert_error(count.patch(f"/transactions/{made['id']}", {"type": "loan"}), 400, "validation_error", "type")
+
+
+def test_uncategorised_transactions_stay_in_the_review_queue(count):
+    """Seed 002: "Uncategorized transactions will appear in COUNT's review queue": the unreviewed rows a client lists
+    with `reviewed=false`. An uncategorised row cannot be marked reviewed until it has a category."""
+    def queue():
+        data = count.get("/transactions", params={"reviewed": "false", "limit": 100}).get_json()["data"]
+        return {t["id"] for t in data["transactions"]}
+
+    made = count.post("/transactions", {"accUuid": CHECKING, "amount": "8.00", "postedDate": "2025-02-01"}
+                      ).get_json()["data"]
+    assert made["id"] in queue() and UNCATEGORISED in queue()
+    assert_error(count.patch(f"/transactions/{made['id']}", {"reviewed": True}), 400, "not_editable", "category")
+    assert_error(count.patch(f"/transactions/{made['id']}/change-category",
+                             {"categoryAccountUuid": None, "autoReview": True}), 400, "not_editable", "category")
+    assert made["id"] in queue()
+    reviewed = count.patch(f"/transactions/{made['id']}/change-category",
+                           {"categoryAccountUuid": SOFTWARE, "autoReview": True})
+    assert reviewed.get_json()["data"]["reviewed"] is True and made["id"] not in queue()

@@ -110,10 +110,79 @@ def test_patch_draft_merges_lines_and_keeps_the_rest(ia):
     assert entry["lines"][0]["dimensions"]["department"]["id"] == "SALES"
 
 
+def test_a_draft_may_be_incomplete_until_it_is_submitted_or_posted(ia):
+    """The seed: "Draft transactions do not have to be complete; they can be reviewed and updated before they are
+    posted". Unbalanced, one-sided, on a no-direct-posting account: all 201 as drafts, refused (422, the GL rule)
+    only when submitted or posted, and balances untouched until then."""
+    before = ia.balance("6000")
+    unbalanced = entry_body(state="draft")
+    unbalanced["lines"][1]["txnAmount"] = "10.00"
+    key = ia.create(unbalanced)
+    one_sided = entry_body(state="draft", debit="1500")
+    one_sided["lines"][1]["txnType"] = "debit"
+    other = ia.create(one_sided)
+    assert [line["txnAmount"] for line in ia.entry(key)["lines"]] == ["250.00", "10.00"]
+    first, second = (line["key"] for line in ia.entry(key)["lines"])
+    assert ia.patch(f"{JE}/{key}", {"description": "still wrong", "lines": [
+        {"key": first}, {"key": second, "txnAmount": "20.00"}]}).status_code == 200
+    assert_error(ia.workflow("submit", key), 422, "GL-1001")
+    assert_error(ia.patch(f"{JE}/{key}", {"state": "posted"}), 422, "GL-1001")
+    assert_error(ia.workflow("submit", other), 422, "GL-1003")
+    other_lines = ia.entry(other)["lines"]
+    assert ia.patch(f"{JE}/{other}", {"lines": [{"key": other_lines[0]["key"], "glAccount": {"id": "6000"}},
+                                                {"key": other_lines[1]["key"]}]}).status_code == 200
+    assert_error(ia.workflow("submit", other), 422, "GL-1002")
+    assert (ia.entry(key)["state"], ia.entry(other)["state"], ia.balance("6000")) == ("draft", "draft", before)
+    fixed = ia.patch(f"{JE}/{key}", {"state": "posted", "lines": [{"key": first},
+                                                                  {"key": second, "txnAmount": "250.00"}]})
+    assert fixed.status_code == 200 and ia.entry(key)["state"] == "posted"
+    assert ia.balance("6000") == before + Decimal("250.00")
+
+
+@pytest.mark.parametrize("key", ["17", "57", "132"])  # posted, submitted, draft
+def test_a_get_body_written_back_changes_only_what_the_client_changed(ia, key):
+    """Read, change, write back: the vendor schema is one object for reads and writes, its read-only members
+    (txnNumber, audit, href, glJournal.isAdjustment, a line's href, ...) ignored on writes. So the whole GET body
+    with a new description is a 200 without warnings, even where only the description may change (submitted),
+    and nothing else moves."""
+    before = ia.entry(key)
+    response = ia.patch(f"{JE}/{key}", {**before, "description": "changed"})
+    assert response.status_code == 200, response.get_json()
+    assert not response.headers.getlist("X-Ledger-Mock-Warning")
+    after = ia.entry(key)
+    assert after["description"] == "changed"
+    for member in set(before) - {"description", "audit"}:
+        assert after[member] == before[member], member
+
+
+def test_a_read_only_member_sent_with_another_value_is_ignored_and_named(ia):
+    body = {**ia.entry("57"), "txnNumber": 999, "audit": {"createdBy": "someone else"}, "referenceId": "X"}
+    body["glJournal"] = {**body["glJournal"], "isAdjustment": True}
+    body["lines"][0]["href"] = "/elsewhere"
+    response = ia.patch(f"{JE}/57", body)
+    assert response.status_code == 200, response.get_json()
+    warnings = " ".join(response.headers.getlist("X-Ledger-Mock-Warning"))
+    for member in ("`txnNumber`", "`audit`", "`referenceId`", "`glJournal/isAdjustment`", "`lines/0/href`"):
+        assert member in warnings, (member, warnings)
+    entry = ia.entry("57")
+    assert (entry["txnNumber"], entry["audit"]["createdBy"], entry["glJournal"]["isAdjustment"]) != (999, "someone else", True)
+    assert_error(ia.patch(f"{JE}/57", {**ia.entry("57"), "postingDate": "2025-01-16"}), 422, "GL-1009")
+
+
+def test_get_shows_the_seeds_reference_id_and_tax_solution_id_too(ia):
+    """The seed's GET sample names `referenceId` and `taxSolutionId`; the vendor schema `referenceNumber` and
+    `tax.taxSolution`. A client written from either reads what it expects."""
+    body = entry_body(referenceNumber="R-7", tax={"taxSolution": {"id": "AU-GST"}})
+    entry = ia.entry(ia.create(body))
+    assert entry["referenceId"] == entry["referenceNumber"] == "R-7"
+    assert entry["taxSolutionId"] == {"id": "AU-GST"} and entry["tax"]["taxSolution"]["id"] == "AU-GST"
+    assert ia.entry("132")["referenceId"] == "CR0"
+
+
 def test_patch_rules(ia):
     assert_error(ia.patch(f"{JE}/132", {"lines": [{"key": "31", "txnAmount": "1"}, {"key": "195"}]}), 422, "GL-1010")
     assert_error(ia.patch(f"{JE}/132", {"key": "17"}), 422, "GL-1011", "does not match")
-    assert_error(ia.patch(f"{JE}/132", {"lines": [{"key": "195", "txnAmount": "1.00"}, {"key": "196"}]}),
+    assert_error(ia.patch(f"{JE}/17", {"lines": [{"key": "31", "txnAmount": "1.00"}, {"key": "32"}]}),
                  422, "GL-1001")
     assert_error(ia.patch(f"{JE}/132", {"state": "approved"}), 422, "GL-1006")
     assert_error(ia.patch(f"{JE}/17", {"glJournal": {"id": "ADJ"}}), 422, "GL-1009")

@@ -103,3 +103,22 @@ def test_query_sees_only_the_callers_company(app, ia):
     other = IntacctClient(app, ia.token_for("ann@TWOSTEP")["access_token"])
     assert other.query(object=ENTRY).get_json()["ia::meta"]["totalCount"] == 0
     assert other.query(object="general-ledger/account").get_json()["ia::meta"]["totalCount"] == 9
+
+
+@pytest.mark.parametrize("filters", [
+    [{"$eq": {"postingDate": "lastMonth"}}],  # Intacct's macro is priorMonth
+    [{"$gte": {"audit.createdDateTime": "yesterday-ish"}}],
+    [{"$in": {"postingDate": ["2022-01-31", "thisMonth"]}}],
+    [{"$between": {"postingDate": ["priorYear", "soon"]}}],
+])
+def test_a_value_that_is_neither_date_nor_macro_on_a_date_field_is_an_error(ia, filters):
+    """A misspelt macro must not silently match nothing: a 400 REST-1203 that names the value and the macros."""
+    error = assert_error(ia.query(object=ENTRY, filters=filters), 400, "REST-1203", "neither a date")
+    assert "priorMonth" in error["message"]
+
+
+def test_dates_and_macros_on_date_fields_and_text_on_text_fields_still_work(ia):
+    for filters in ([{"$eq": {"postingDate": "2022-01-31"}}], [{"$lt": {"postingDate": "priorYear"}}],
+                    [{"$gt": {"audit.createdDateTime": "2020-01-01T00:00:00Z"}}],
+                    [{"$eq": {"description": "lastMonth"}}], [{"$startsWith": {"postingDate": "2022-"}}]):
+        assert ia.query(object=ENTRY, filters=filters).status_code == 200, filters

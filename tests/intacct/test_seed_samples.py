@@ -35,7 +35,7 @@ UPDATE = {
     ]}
 RECLASSIFY = {
     "key": "132", "id": "132", "description": "Revenue entries", "referenceNumber": "Recurr_GL_101",
-    "attachment": {"key": "6", "id": "Doc6331"}, "state": "draft",
+    "attachment": {"key": "6", "id": "Doc6331"}, "state": "posted",  # FILLED: the sample's "draft" is refused (below)
     "lines": [{"txnType": "credit", "txnAmount": "100.45", "documentId": "Revenue_Documentation",
                "description": "Revenue Entries", "numberOfUnits": 5, "accountingPeriod": 11, "isBillable": False,
                "state": "draft", "currency": {}, "glAccount": {}, "allocation": {}, "dimensions": {},

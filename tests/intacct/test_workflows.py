@@ -139,3 +139,34 @@ def test_a_company_with_two_approval_levels_waits_in_partially_approved(app, ia)
     assert twostep.workflow("recall", again).get_json()["ia::result"]["state"] == "draft"
     twostep.workflow("submit", again)
     assert twostep.workflow("approve", again).get_json()["ia::result"]["state"] == "partiallyApproved"
+
+
+def test_reclassify_takes_only_the_posted_state(ia):
+    """The seed documents reclassify's `state` as `Value: "posted"`: "draft" (which its own request sample sends)
+    is refused with a 400 naming `state`, and the entry is unchanged."""
+    before = ia.entry("17")
+    refused = ia.workflow("reclassify", "17", state="draft", description="Reclassified")
+    error = assert_error(refused, 400, "REST-1064")
+    assert any(detail.get("target") == "/state" for detail in error["details"]), error
+    assert ia.entry("17") == before
+    accepted = ia.workflow("reclassify", "17", state="posted", description="Reclassified")
+    assert accepted.status_code == 200 and ia.entry("17")["description"] == "Reclassified"
+
+
+@pytest.mark.parametrize("key", ["62", "61", "132", "17"])  # a reversal, a reversed entry, a draft, a posted one
+def test_the_gl_1006_hint_offers_only_actions_that_work(ia, key):
+    """Every workflow action the hint of a refused call offers is one the entry then accepts; posting a draft,
+    which is no workflow action, is offered as the PATCH that does it."""
+    if key == "132":
+        error = assert_error(ia.workflow("reverse", key, reverseDate="2030-01-01"), 422, "GL-1006")
+        assert "PATCH state posted" in error["message"]
+    else:
+        error = assert_error(ia.workflow("approve", key), 422, "GL-1006")
+    offered = error["message"].split("you can ", 1)[1].split(" (")[0].rstrip(".").split(", ") \
+        if "you can" in error["message"] else []
+    assert "post" not in offered
+    if key == "62":
+        assert offered == ["reclassify"]
+    extra = {"reverse": {"reverseDate": "2030-01-01"}, "reclassify": {"description": "x"}}
+    for action in offered:
+        assert ia.workflow(action, key, **extra.get(action, {})).status_code == 200, (key, action)

@@ -17,8 +17,11 @@ from .state import Entity, User
 
 DRAFT, PENDING, ON_HOLD = "Draft", "Pending Approval", "On Hold"
 APPROVED, POSTED, REJECTED, VOIDED = "Approved", "Posted", "Rejected", "Voided"
-UNPOSTED = frozenset({DRAFT, PENDING, ON_HOLD, APPROVED})
+# The statuses that block a period close, under the keys Aden's close checklist groups them by
+# (aden-docs accounting-periods/unposted-entries, close).
+UNPOSTED = {DRAFT: "draft", PENDING: "pending_approval", ON_HOLD: "on_hold", APPROVED: "approved"}
 SYSTEM = "system"
+DEFAULT_CURRENCY = "USD"  # aden-docs journal-entries/create: `currency` default "USD", on every entity
 SUBLEDGER = "GL"  # the sub-ledger journal entries post through; only its lock blocks them (D16)
 
 # The dossier's state machine (section 7). The final approval has two outcomes, so it is two internal actions
@@ -31,7 +34,9 @@ WORKFLOW = Workflow(
         (PENDING, "request-change"): DRAFT, (ON_HOLD, "request-change"): DRAFT,
         (PENDING, "hold"): ON_HOLD, (ON_HOLD, "unhold"): PENDING,
         (APPROVED, "post"): POSTED, (POSTED, "reverse"): POSTED,
-        **{(status, "void"): VOIDED for status in (PENDING, ON_HOLD, APPROVED, POSTED, REJECTED)},
+        # aden-docs journal-entries/delete, "When to Delete vs. Void": void is for Approved, Posted and Rejected
+        # entries; Pending Approval and On Hold go back to Draft with Request Change, then get deleted.
+        **{(status, "void"): VOIDED for status in (APPROVED, POSTED, REJECTED)},
     },
     posted=frozenset({POSTED}),
 )
@@ -107,6 +112,17 @@ def recheck(entity: Entity, entry: JournalEntry) -> Period:
     return resolve_period(entity, entry.date, entry.attrs["period_id"])
 
 
+def unposted(entity: Entity, period_id: str) -> dict[str, list[JournalEntry]]:
+    """The period's entries that block its close, by Aden's status key, oldest first."""
+    entries, _ = entity.book.entries_page(
+        match=lambda e: e.attrs["period_id"] == period_id and e.status in UNPOSTED,
+        limit=len(entity.book.entries) + 1, newest_first=False)
+    grouped: dict[str, list[JournalEntry]] = {key: [] for key in UNPOSTED.values()}
+    for entry in entries:
+        grouped[UNPOSTED[entry.status]].append(entry)
+    return grouped
+
+
 def require(entry: JournalEntry, action: str, verb: str | None = None) -> None:
     """409 INVALID_STATUS (or ALREADY_VOIDED) unless `action` is legal from the entry's status."""
     if WORKFLOW.allows(entry.status, action):
@@ -120,6 +136,8 @@ def require(entry: JournalEntry, action: str, verb: str | None = None) -> None:
         details["suggestion"] = "Only Draft entries can be deleted; void the entry instead."
     if action == "void" and entry.status == DRAFT:
         details["suggestion"] = "Draft entries are deleted, not voided."
+    if action == "void" and entry.status in (PENDING, ON_HOLD):
+        details["suggestion"] = "Return the entry to Draft with Request Change, then delete it."
     raise error(409, "INVALID_STATUS", f"Cannot {verb or action} journal entry {entry.id}: it is {entry.status}{hint}.",
                 **details)
 
@@ -178,7 +196,9 @@ def awaiting(entry: JournalEntry, user: User) -> bool:
 
 def _log(entry_attrs: Mapping[str, Any], action: str, user_id: str, entity: Entity,
          comments: str | None = None, **details: Any) -> dict[str, Any]:
-    """New attrs with `action` appended to the audit trail (and to approval_history for workflow actions)."""
+    """New attrs with `action` appended to the audit trail (and to approval_history for workflow actions).
+    `details` use the keys of Aden's audit trail (aden-docs journal-entries/workflow "Get Audit Trail"): `status`
+    after the action, `required_level` on submit, `level` on approve, `comments`."""
     now = entity.clock.now()
     record = {"action": AUDIT_NAMES[action], "by": user_id, "at": now,
               "details": {k: v for k, v in {**details, "comments": comments}.items() if v is not None}}
@@ -194,8 +214,9 @@ def _log(entry_attrs: Mapping[str, Any], action: str, user_id: str, entity: Enti
 def _move(entity: Entity, entry: JournalEntry, action: str, user: User, *, comments: str | None = None,
           log_as: str | None = None, attrs: Mapping[str, Any] | None = None, **details: Any) -> JournalEntry:
     status = WORKFLOW.next(entry.status, action)
-    logged = _log({**entry.attrs, **(attrs or {})}, log_as or action, user.id, entity, comments,
-                  previous_status=entry.status, new_status=status, **details)
+    if (log_as or action) != "approve":  # Aden's Approve record names the level it approved, not a status
+        details = {"status": status, **details}
+    logged = _log({**entry.attrs, **(attrs or {})}, log_as or action, user.id, entity, comments, **details)
     return entity.book.transition(entry.id, WORKFLOW, action, attrs=logged)
 
 
@@ -213,9 +234,9 @@ def _add(entity: Entity, user: User, entry_id: str, fields: Mapping[str, Any], *
     period = resolve_period(entity, on, fields.get("posting_period_id"))
     lines = build_lines(entity, fields["lines"])
     attrs = {"period_id": period.id, "period_auto": fields.get("posting_period_id") is None,
-             "entry_type": fields.get("entry_type") or "Standard", "currency": fields.get("currency") or entity.currency,
-             "created_by": user.id, **extra}
-    attrs = _log(attrs, "create", user.id, entity, new_status=DRAFT, original_entry_id=extra.get("original_entry_id"))
+             "entry_type": fields.get("entry_type") or "Standard",
+             "currency": fields.get("currency") or DEFAULT_CURRENCY, "created_by": user.id, **extra}
+    attrs = _log(attrs, "create", user.id, entity, status=DRAFT, original_entry_id=extra.get("original_entry_id"))
     return entity.book.add_entry(on=on, memo=fields.get("memo"), lines=lines, status=DRAFT, posted=False,
                                  attrs=attrs, entry_id=entry_id)
 
@@ -247,7 +268,7 @@ def update(entity: Entity, user: User, entry_id: str, fields: Mapping[str, Any])
             changes["memo"] = fields["memo"]
         attrs = {**a, "period_id": period.id, "period_auto": explicit is None,
                  **{k: fields[k] for k in ("entry_type", "currency") if k in fields}}
-        attrs = _log(attrs, "update", user.id, entity)
+        attrs = _log(attrs, "update", user.id, entity, status=DRAFT)
         return entity.book.update_entry(entry.id, attrs=attrs, **changes)
 
 
@@ -267,7 +288,7 @@ def submit(entity: Entity, user: User, entry_id: str, comments: str | None = Non
         level = required_level(rules)
         approvers = tuple({"level": r["approval_level"], "type": r["approver_type"], "role": r.get("approver_role"),
                            "user": r.get("approver_user_id")} for r in rules)
-        return _move(entity, entry, "submit", user, comments=comments, approval_level=level, attrs={
+        return _move(entity, entry, "submit", user, comments=comments, required_level=level, attrs={
             "required_level": level, "approvals": (), "approvers": approvers,
             "submitted_at": entity.clock.now(), "submitted_by": user.id})
 
@@ -281,7 +302,7 @@ def approve(entity: Entity, user: User, entry_id: str, comments: str | None = No
         approvals = (*entry.attrs["approvals"], (level, user.id))
         required = entry.attrs["required_level"]
         if level < required:
-            moved = _move(entity, entry, "approve", user, comments=comments, approval_level=level,
+            moved = _move(entity, entry, "approve", user, comments=comments, level=level,
                           attrs={"approvals": approvals})
             return moved, level, f"Level {level} approved; level {level + 1} approval pending."
         blocked = None
@@ -292,13 +313,12 @@ def approve(entity: Entity, user: User, entry_id: str, comments: str | None = No
                 blocked = exc.message
         if not entity.auto_post or blocked:
             moved = _move(entity, entry, "approve:hold", user, comments=comments, log_as="approve",
-                          approval_level=level, attrs={"approvals": approvals})
+                          level=level, attrs={"approvals": approvals})
             reason = f"automatic posting blocked: {blocked.rstrip('.')}" if blocked else "this entity posts manually"
             return moved, level, f"Entry approved; {reason}. Post it with /post."
         approved = {**entry.attrs, "approvals": approvals}
-        approved = _log(approved, "approve", user.id, entity, comments, previous_status=PENDING, new_status=APPROVED,
-                        approval_level=level)
-        approved = _log(approved, "post", SYSTEM, entity, previous_status=APPROVED, new_status=POSTED)
+        approved = _log(approved, "approve", user.id, entity, comments, level=level)
+        approved = _log(approved, "post", SYSTEM, entity, status=POSTED)
         approved.update(posted_at=entity.clock.now(), posted_by=SYSTEM)
         moved = entity.book.transition(entry.id, WORKFLOW, "approve:post", attrs=approved)
         return moved, level, "Entry approved and posted to GL."
@@ -350,10 +370,15 @@ def post(entity: Entity, user: User, entry_id: str, comments: str | None = None)
 
 
 def void(entity: Entity, user: User, entry_id: str, reason: str) -> JournalEntry:
-    """D3: a Posted entry's balance effect goes away with it, so its period must still accept GL changes."""
+    """D3: a Posted entry's balance effect goes away with it, so its period must still accept GL changes. Aden
+    documents no void permission; undoing an approved entry takes the rights of its last approval level (D10)."""
     with entity.lock:
         entry = entity.book.entry(entry_id)
         require(entry, "void")
+        level = entry.attrs["required_level"]
+        if not may_act(entry, user, level):
+            raise error(403, "FORBIDDEN", f"{user.id} may not void journal entry {entry.id}: that takes the rights "
+                        f"of its approval level {level}.", approval_level=level)
         if entry.status == POSTED:
             entity.periods.check_postable(entity.periods.get(entry.attrs["period_id"]), entry.date, SUBLEDGER)
         return _move(entity, entry, "void", user, comments=reason, attrs={

@@ -44,6 +44,8 @@ LEDGER_CODES: Sequence[tuple[type[LedgerError], int, str]] = (
 )
 LEDGER_NAMES = {"date": "tran_date"}  # a ledger error's detail names, as Aden's wire names them
 MUTATING = frozenset({"POST", "PUT", "DELETE"})
+# The unposted-entries checklist's document types besides journal entries (none of them is mocked).
+OTHER_DOCUMENT_TYPES = ("bills", "invoices", "bill_payments", "invoice_payments", "credit_memos")
 
 
 def unauthorized(hint: str) -> ApiError:
@@ -87,19 +89,20 @@ class AdenProvider(Provider):
             raise unauthorized("the recorded caller no longer exists") from None
 
     def dispatch(self, call: Call) -> Reply:
-        """D4: a retried key replays the first success; errors are not stored, so the key stays usable."""
-        key = call.headers.get("X-Idempotency-Key")
-        if key is None or call.operation.method not in MUTATING:
+        """D4: a retried key replays the first success; errors are not stored, so the key stays usable. Keys are
+        the caller's own (issue 16): another user of the entity sending the same key is a request of its own."""
+        sent = call.headers.get("X-Idempotency-Key")
+        if sent is None or call.operation.method not in MUTATING:
             return super().dispatch(call)
-        store = call.tenant.idempotency
+        store, key = call.tenant.idempotency, (call.principal.id, sent)
         request_print = fingerprint(call.operation.id, json.dumps(call.path, sort_keys=True),
                                     json.dumps(call.body, sort_keys=True, default=str))
         try:
             stored = store.begin(key, request_print)
         except KeyReused as exc:
-            raise error(409, "IDEMPOTENCY_KEY_REUSED", str(exc), idempotency_key=key) from None
+            raise error(409, "IDEMPOTENCY_KEY_REUSED", str(exc), idempotency_key=sent) from None
         except KeyInFlight as exc:
-            raise error(409, "IDEMPOTENCY_KEY_IN_USE", str(exc), idempotency_key=key) from None
+            raise error(409, "IDEMPOTENCY_KEY_IN_USE", str(exc), idempotency_key=sent) from None
         if stored is not None:
             status, payload, headers = stored.reply
             return status, payload, {**headers, "X-Idempotency-Replayed": "true"}
@@ -337,8 +340,8 @@ class AdenProvider(Provider):
     @handles("getAccountBalance")
     def get_account_balance(self, call: Call) -> Reply:
         entity, q = call.tenant, call.query
-        start, end = _day(q.get("start_date")), _day(q.get("end_date"))
-        if start and end and start > end:
+        start, end = _day(q["start_date"]), _day(q["end_date"])
+        if start > end:
             raise error(400, "VALIDATION_ERROR", "`start_date` must not be after `end_date`.", field="start_date")
         with entity.lock:
             account = entity.book.account(call.path["account_id"])
@@ -347,7 +350,7 @@ class AdenProvider(Provider):
                 for line in entry.lines:
                     if line.account_id != account.id:
                         continue
-                    if start and entry.date < start:
+                    if entry.date < start:
                         before += line.signed
                     elif line.signed > 0:
                         debits += line.amount
@@ -355,12 +358,12 @@ class AdenProvider(Provider):
                         credits += line.amount
         opening = account.attrs["opening_balance"] + _direction(account, before)
         net = _direction(account, debits - credits)
-        out = {"account_id": account.id, "account_name": account.name,
-               "normal_balance": account.attrs["normal_balance"], "opening_balance": wire.money(opening),
-               "total_debits": wire.money(debits), "total_credits": wire.money(credits), "net_change": wire.money(net),
-               "ending_balance": wire.money(opening + net)}
-        out.update({k: v.isoformat() for k, v in (("start_date", start), ("end_date", end)) if v})
-        return 200, out
+        return 200, {"account_id": account.id, "account_name": account.name,
+                     "account_type": account.attrs["account_type"], "currency": account.currency,
+                     "start_date": start.isoformat(), "end_date": end.isoformat(),
+                     "opening_balance": wire.money(opening), "total_debits": wire.money(debits),
+                     "total_credits": wire.money(credits), "net_change": wire.money(net),
+                     "ending_balance": wire.money(opening + net)}
 
     def _balance(self, entity: Entity, account: Account,
                  totals: Mapping[str, Decimal] | None = None) -> Decimal:
@@ -416,12 +419,12 @@ class AdenProvider(Provider):
                 period = entity.periods.annotate(period.id, closed_scopes=tuple(sorted(scopes | {close_type})),
                                                  **stamp)
             else:
-                unposted = [e.id for e in entity.book.entries.values()
-                            if e.attrs["period_id"] == period.id and e.status in journal.UNPOSTED]
-                if unposted and not body.get("force"):
-                    raise error(409, "UNPOSTED_ENTRIES", f"{len(unposted)} entries of the period are not posted; post, "
-                                "void or delete them, or close with `force: true`.",
-                                journal_entry_ids=sorted(unposted))
+                grouped = journal.unposted(entity, period.id)
+                counts = {key: len(entries) for key, entries in grouped.items() if entries}
+                if counts and not body.get("force"):
+                    raise error(409, "UNPOSTED_ENTRIES", f"{sum(counts.values())} entries of the period are not "
+                                "posted; post, void or delete them, or close with `force: true`.",
+                                journal_entries=counts)
                 period = entity.periods.close(period.id, **stamp)
         return 200, {"period_id": period.id, "period_name": period.name, "is_closed": period.closed,
                      "closed_at": wire.timestamp(now), "closed_by": user.id, "close_type": close_type}
@@ -449,12 +452,19 @@ class AdenProvider(Provider):
 
     @handles("getUnpostedEntries")
     def get_unposted_entries(self, call: Call) -> Reply:
+        """Aden's close checklist. The mock keeps journal entries only, so the other document types Aden lists
+        are always empty."""
         entity = call.tenant
-        period = self._path_period(call)
-        entries, total = entity.book.entries_page(
-            match=lambda e: e.attrs["period_id"] == period.id and e.status in journal.UNPOSTED,
-            limit=len(entity.book.entries) + 1, newest_first=False)
-        return 200, {"period_id": period.id, "data": [wire.entry_summary(e) for e in entries], "total": total}
+        with entity.lock:
+            period = self._path_period(call)
+            grouped = journal.unposted(entity, period.id)
+        journal_entries = {key: [wire.unposted_item(e) for e in entries] for key, entries in grouped.items()}
+        empty = {key: [] for key in grouped}
+        return 200, {"period_id": period.id, "period_name": period.name,
+                     "total_unposted": sum(len(entries) for entries in grouped.values()),
+                     "by_document_type": {"journal_entries": journal_entries,
+                                          **{kind: empty for kind in OTHER_DOCUMENT_TYPES}},
+                     "summary": {"by_status": {key: len(entries) for key, entries in grouped.items()}}}
 
     def _path_period(self, call: Call) -> Period:
         try:

@@ -124,6 +124,11 @@ def entry_summary(entry: JournalEntry) -> dict[str, Any]:
         created_at=timestamp(entry.created_at))
 
 
+def unposted_item(entry: JournalEntry) -> dict[str, Any]:
+    return _present(id=entry.id, memo=entry.memo, amount=money(entry.total_debit),
+                    created_at=timestamp(entry.created_at))
+
+
 def audit_out(record: Mapping[str, Any]) -> dict[str, Any]:
     return {"action": record["action"], "performed_by": record["by"], "performed_at": timestamp(record["at"]),
             "details": dict(record["details"])}

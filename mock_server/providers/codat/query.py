@@ -42,7 +42,7 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedTok
 
 from ...errors import excerpt
 
-__all__ = ["MAX_QUERY_LENGTH", "QueryError", "compile_query", "sort_records"]
+__all__ = ["MAX_QUERY_LENGTH", "QueryError", "compile_query", "date_bounds", "sort_records"]
 
 MAX_QUERY_LENGTH = 2047          # "under 2048 characters"
 MALFORMED = "Error parsing query - Malformed query."
@@ -372,6 +372,41 @@ def compile_query(query: str | None, *, fields: Collection[str], type_name: str)
     if not query.strip():
         return _match_all
     return _build(_parse(query, "start"), fields, type_name)
+
+
+_ONE_DAY = dt.timedelta(days=1)
+
+
+def date_bounds(query: str | None, field: str, *, fields: Collection[str],
+                type_name: str) -> tuple[dt.date | None, dt.date | None]:
+    """The calendar days (inclusive, None = open) a record's ``field`` can fall on and match ``query``, as far as
+    its AND-ed conditions on that field bound them: what a store's date index narrows to before the compiled
+    query runs on each record. ``field`` holds dates or date-times whose zone moves them less than a day from
+    the day the store files them under, so each bound is widened by a day. Call after :func:`compile_query`
+    accepted the query."""
+    low: dt.date | None = None
+    high: dt.date | None = None
+    if query is None or not query.strip() or len(query) > MAX_QUERY_LENGTH:
+        return low, high
+    wanted = field.casefold()
+    pending = [_parse(query, "start")]
+    while pending:
+        node = pending.pop()
+        if node.data == "and_expr":
+            pending.extend(node.children)
+        elif node.data == "condition":  # under an or_expr no single condition is needed, so none bounds
+            name_token, op_token, value_token = node.children
+            if _lookup(str(name_token), fields, type_name).public.casefold() != wanted:
+                continue
+            instant = _Operand(str(value_token).strip()).instant
+            if instant is None or op_token.type in ("NE", "CONTAINS"):
+                continue
+            day = instant.date()
+            if op_token.type in ("EQ", "GT", "GE") and (low is None or day - _ONE_DAY > low):
+                low = day - _ONE_DAY
+            if op_token.type in ("EQ", "LT", "LE") and (high is None or day + _ONE_DAY < high):
+                high = day + _ONE_DAY
+    return low, high
 
 
 # --------------------------------------------------------------------------

@@ -26,6 +26,8 @@ PLATFORMS = {"gbol": "Xero", "qhyg": "QuickBooks Online", "akxx": "Oracle NetSui
 PUSH_OUTCOMES = ("Success", "Failed", "NeverComplete")
 CONNECTION_STATUSES = ("PendingAuth", "Linked", "Unlinked", "Deauthorized")
 STATUS_CODES = {"Pending": 202, "Success": 200, "Failed": 400, "TimedOut": 408}
+# What a pull (refresh) fetches: the data types the mock holds; any other completes NotSupported.
+PULLED_DATA_TYPES = ("chartOfAccounts", "journalEntries")
 # Soft delete: a deleted entry stays readable but no longer counts in balances.
 ENTRY_WORKFLOW = Workflow(transitions={("active", "delete"): "deleted"}, posted=frozenset({"active"}))
 
@@ -55,6 +57,7 @@ class Connection:
     last_sync: datetime | None = None
     push_delay: timedelta = timedelta()
     push_outcome: str = "Success"
+    pull_delay: timedelta = timedelta()
 
     @property
     def integration_id(self) -> str:
@@ -100,6 +103,20 @@ class PushOperation:
 
 
 @dataclass
+class PullOperation:
+    """A refresh of one data type through one connection (Codat's dataset): Queued until due, then Complete."""
+
+    id: str
+    company_id: str
+    connection_id: str
+    data_type: str
+    requested: datetime
+    due: datetime
+    status: str = "Queued"
+    completed: datetime | None = None
+
+
+@dataclass
 class Company:
     id: str
     client_id: str
@@ -115,6 +132,9 @@ class Company:
     connections: dict[str, Connection] = field(default_factory=dict)
     pushes: dict[str, PushOperation] = field(default_factory=dict)
     pending: dict[str, PushOperation] = field(default_factory=dict)  # the Pending ones: settling reads only these
+    pulls: dict[str, PullOperation] = field(default_factory=dict)
+    # Data fetched once stays readable: Codat keeps what it pulled when a connection is unlinked or deleted.
+    synced: bool = False
 
     @property
     def lock(self) -> threading.RLock:
@@ -123,9 +143,6 @@ class Company:
     @property
     def currency(self) -> str:
         return self.book.currency
-
-    def linked(self) -> bool:
-        return any(c.status == "Linked" for c in self.connections.values())
 
     def add_push(self, push: PushOperation) -> None:
         self.pushes[push.key] = push
@@ -137,6 +154,9 @@ class Company:
         order they came due, each at its own instant and in its own id stream: the books come out the same
         whichever request settles them (a replayed log has none of the reads that settled them first)."""
         with self.lock:
+            for pull in self.pulls.values():
+                if pull.status == "Queued" and pull.due <= now:
+                    self.finish_pull(pull, pull.due)
             due = []
             for push in self.pending.values():
                 deadline = push.deadline
@@ -149,6 +169,15 @@ class Company:
                     self._finish(push, "TimedOut", at)
                 else:
                     self.complete(push, at)
+
+    def finish_pull(self, pull: PullOperation, at: datetime) -> None:
+        """The platform's data is fetched: the pull is Complete and the connection and company synced at `at`."""
+        pull.status, pull.completed = "Complete", at
+        connection = self.connections.get(pull.connection_id)
+        if connection is not None:  # a connection deleted meanwhile has no sync to record
+            connection.last_sync = max(at, connection.last_sync or at)
+        self.last_sync = max(at, self.last_sync or at)
+        self.synced = True
 
     def complete(self, push: PushOperation, at: datetime) -> None:
         """The platform answers `push` at `at` with the connection's configured outcome."""
@@ -252,6 +281,7 @@ class CodatState:
         connection = Connection(connection_id or self.ids.uuid(), company.id, platform_key, status,
                                 created or self.clock.now(), **extra)
         company.connections[connection.id] = connection
+        company.synced = company.synced or status != "PendingAuth"  # Unlinked and Deauthorized were Linked once
         return connection
 
     # -- fixtures -------------------------------------------------------------------------------------------
@@ -280,7 +310,8 @@ class CodatState:
                 raise ValueError(f"codat fixtures: pushOutcome must be one of {PUSH_OUTCOMES}, not {outcome!r}")
             self.new_connection(company, conn["platformKey"], conn.get("status", "Linked"), connection_id=conn["id"],
                                 created=_moment(conn.get("created")), last_sync=_moment(conn.get("lastSync")),
-                                push_delay=timedelta(seconds=conn.get("pushDelaySeconds", 0)), push_outcome=outcome)
+                                push_delay=timedelta(seconds=conn.get("pushDelaySeconds", 0)), push_outcome=outcome,
+                                pull_delay=timedelta(seconds=conn.get("pullDelaySeconds", 0)))
         for entry in raw.get("journalEntries", []):
             self._seed_entry(company, entry)
 

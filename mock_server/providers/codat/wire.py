@@ -6,13 +6,14 @@ Field names follow Codat's published spec and SDK models (dossier D1); absent op
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Any, Iterator, Mapping
 
 from ...errors import excerpt
 from ...ledger import InvalidAmount, JournalEntry, NewLine, Side, parse_amount
-from .state import STATUS_CODES, Company, Connection, PushOperation, Submission, platform_name, stamp
+from .state import (PULLED_DATA_TYPES, STATUS_CODES, Company, Connection, PullOperation, PushOperation, Submission,
+                    platform_name, stamp)
 
 VALIDATOR = "JournalEntry"
 ZERO = Decimal("0.00")
@@ -30,6 +31,15 @@ def check_push(body: Mapping[str, Any], company: Company) -> tuple[Submission | 
     """Apply Codat's push rules to a schema-valid body: the submission, or every broken rule as a validation item."""
     errors: list[dict[str, Any]] = []
     posted_on = _posted_on(body["postedOn"])
+    currency_ref = (body.get("currencyRef") or {}).get("id")
+    if currency_ref is not None and currency_ref.upper() != company.currency:
+        errors.append(item("currencyRef.id", f"Pushing data will fail if the business has not enabled or does not "
+                                             f"support multiple currency: {excerpt(repr(currency_ref))} is not the "
+                                             f"company's base currency {company.currency}."))
+    rate = body.get("currencyRate")
+    if rate is not None and Decimal(rate) != 1:
+        errors.append(item("currencyRate", "currencyRate is not applicable when multi-currency is not supported: "
+                                           "the entry is in the base currency, whose rate is 1."))
     if posted_on is None:
         errors.append(item("postedOn", f"postedOn must be an ISO 8601 date or date-time, not "
                                        f"{excerpt(repr(body['postedOn']))}."))
@@ -38,6 +48,8 @@ def check_push(body: Mapping[str, Any], company: Company) -> tuple[Submission | 
     for index, raw in enumerate(body["journalLines"]):
         where = f"journalLines[{index}]"
         amount = _amount(raw["netAmount"], f"{where}.netAmount", errors)
+        tax = None if raw.get("taxAmount") is None else _amount(raw["taxAmount"], f"{where}.taxAmount", errors,
+                                                                 nonzero=False)
         if amount is None:
             amounts_ok = False
         else:
@@ -63,7 +75,7 @@ def check_push(body: Mapping[str, Any], company: Company) -> tuple[Submission | 
                                                           f"with dataType {wanted!r}."))
         if amount is not None:
             lines.append(NewLine(account_id, Side.DEBIT if amount > 0 else Side.CREDIT, abs(amount),
-                                 raw.get("description"), _line_attrs(raw, company)))
+                                 raw.get("description"), _line_attrs(raw, company, tax)))
     if amounts_ok and total != ZERO:
         errors.append(item("journalLines", f"The netAmount of the journal lines must sum to zero (debits positive, "
                                            f"credits negative); they sum to {total}."))
@@ -77,40 +89,56 @@ def check_push(body: Mapping[str, Any], company: Company) -> tuple[Submission | 
     if body.get("supplementalData") is not None:
         content = body["supplementalData"].get("content")
         extras["supplementalData"] = {} if content is None else {"content": content}
+    if body.get("subsidiaryRefs") is not None:
+        extras["subsidiaryRefs"] = [_ref(r, ("id", "name")) for r in body["subsidiaryRefs"]]
+    if body.get("currencyRef") is not None:  # the base currency, as checked above
+        extras["currencyRef"] = _ref(body["currencyRef"], ("id", "name"))
+    if rate is not None:
+        extras["currencyRate"] = Decimal(rate)
     return Submission(datetime.fromisoformat(posted_on[:10]).date(), posted_on, body.get("description"),
                       tuple(lines), extras), []
 
 
 def _posted_on(raw: str) -> str | None:
-    """Date-only becomes midnight; a zoned time moves to UTC with `Z`; fractions of a second are dropped."""
+    """The accounting date as the client wrote it, at midnight local to the business: Codat returns platform
+    dates without a zone as "times local to the business" (docs.codat.io/docs/datamodel-shared-date), and a
+    journal's posting date is a calendar date, so `2025-03-01T00:30:00+01:00` is 1 March, not 28 February."""
     try:
         moment = datetime.fromisoformat(raw.strip())
     except ValueError:
         return None
-    if moment.tzinfo is None:
-        return moment.replace(microsecond=0).isoformat()
-    return stamp(moment.astimezone(UTC))
+    return moment.date().isoformat() + "T00:00:00"
 
 
-def _amount(raw: Any, where: str, errors: list[dict[str, Any]]) -> Decimal | None:
+def drops_time(raw: str) -> bool:
+    """Whether `_posted_on` leaves out a time of day or a zone the client sent."""
+    moment = datetime.fromisoformat(raw.strip())
+    return moment.tzinfo is not None or moment.time() != datetime.min.time()
+
+
+def _amount(raw: Any, where: str, errors: list[dict[str, Any]], *, nonzero: bool = True) -> Decimal | None:
     try:
-        amount = parse_amount(raw, field="netAmount", positive=False)
+        amount = parse_amount(raw, field=where.rpartition(".")[2], positive=False)
     except InvalidAmount as error:
         errors.append(item(where, error.message))
         return None
-    if amount == ZERO:
+    if nonzero and amount == ZERO:
         errors.append(item(where, "netAmount cannot be zero: debits are positive, credits negative."))
         return None
     return amount
 
 
-def _line_attrs(raw: Mapping[str, Any], company: Company) -> dict[str, Any]:
+def _line_attrs(raw: Mapping[str, Any], company: Company, tax: Decimal | None) -> dict[str, Any]:
     attrs: dict[str, Any] = {"currency": (raw.get("currency") or company.currency).upper()}
     if raw.get("contactRef") is not None:
         attrs["contactRef"] = _ref(raw["contactRef"], ("id", "dataType"))
     if raw.get("tracking") is not None:
         refs = raw["tracking"].get("recordRefs") or []
         attrs["tracking"] = {"recordRefs": [_ref(r, ("id", "dataType")) for r in refs]}
+    if tax is not None:
+        attrs["taxAmount"] = tax
+    if raw.get("taxRateRef") is not None:
+        attrs["taxRateRef"] = _ref(raw["taxRateRef"], ("id", "name"))
     return attrs
 
 
@@ -129,14 +157,15 @@ def _line_out(account_id: str, signed: Decimal, memo: str | None, attrs: Mapping
         line["description"] = memo
     line["currency"] = attrs.get("currency", company.currency)
     line["accountRef"] = {"id": account_id, **({"name": account.name} if account else {})}
-    for key in ("contactRef", "tracking"):
+    for key in ("contactRef", "tracking", "taxAmount", "taxRateRef"):
         if key in attrs:
             line[key] = attrs[key]
     return line
 
 
 def _optional(attrs: Mapping[str, Any]) -> dict[str, Any]:
-    return {key: attrs[key] for key in ("journalRef", "recordRef", "supplementalData") if attrs.get(key) is not None}
+    return {key: attrs[key] for key in ("journalRef", "recordRef", "supplementalData", "currencyRef", "currencyRate",
+                                        "subsidiaryRefs") if attrs.get(key) is not None}
 
 
 def entry_out(entry: JournalEntry, company: Company) -> dict[str, Any]:
@@ -248,6 +277,37 @@ def push_out(push: PushOperation) -> dict[str, Any]:
     out["changes"] = [{"type": "Created" if push.kind == "create" else "Deleted",
                        "recordRef": {**ref, "dataType": "journalEntries"}}]
     return out
+
+
+def pull_out(pull: PullOperation) -> dict[str, Any]:
+    out: dict[str, Any] = {"id": pull.id, "companyId": pull.company_id, "connectionId": pull.connection_id,
+                           "dataType": pull.data_type, "status": pull.status}
+    if pull.status == "NotSupported":
+        out["statusDescription"] = f"The mock holds no {pull.data_type}: it serves {', '.join(PULLED_DATA_TYPES)}."
+    out["requested"] = stamp(pull.requested)
+    if pull.completed is not None:
+        out["completed"] = stamp(pull.completed)
+    out.update(progress=0 if pull.status == "Queued" else 100, isCompleted=pull.status == "Complete",
+               isErrored=False)
+    return out
+
+
+def data_status(company: Company) -> dict[str, Any]:
+    """Per data type, its latest pull and latest Complete one. The data a Linked connection brought before any
+    refresh ("fetch on first link") shows as Complete as of that connection's last sync or creation."""
+    statuses: dict[str, dict[str, Any]] = {}
+    linked = [c for c in company.connections.values() if c.status == "Linked"]
+    if linked:
+        synced = max(c.last_sync or c.created for c in linked)
+        for data_type in PULLED_DATA_TYPES:
+            statuses[data_type] = {"dataType": data_type, "currentStatus": "Complete",
+                                   "lastSuccessfulSync": stamp(synced)}
+    for pull in company.pulls.values():  # oldest first: the last one of each type wins
+        status = statuses.setdefault(pull.data_type, {"dataType": pull.data_type})
+        status.update(currentStatus=pull.status, latestSyncId=pull.id)
+        if pull.status == "Complete":
+            status.update(lastSuccessfulSync=stamp(pull.completed), latestSuccessfulSyncId=pull.id)
+    return statuses
 
 
 def create_model(company: Company) -> dict[str, Any]:

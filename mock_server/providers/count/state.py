@@ -10,11 +10,11 @@ from typing import Any, Mapping
 from ...auth.oauth import TokenPair, TokenStore
 from ...auth.ratelimit import RateLimiter
 from ...clock import LATEST, Clock, IdGenerator
-from ...ledger import Account, Book, Flow
+from ...ledger import Account, Book, Flow, JournalEntry
 from ...wirecache import WireCache
 from ..marshal import load
 from . import wire
-from .catalog import SUB_TYPES
+from .catalog import PHYSICAL, SUB_TYPES
 
 ACCESS_TTL = timedelta(seconds=3600)
 REFRESH_TTL = timedelta(days=30)
@@ -103,10 +103,11 @@ class CountState:
                 getattr(workspace, kind)[row["id"]] = {**row, "createdAt": now, "updatedAt": now}
         for row in raw.get("journalEntries", []):
             fields = load(wire.EntryIn, row)
-            book.add_entry(on=fields["on"], memo=fields["memo"], lines=wire.new_lines(fields["lines"]),
-                           reference=fields.get("reference"), source=row.get("source", "manual"),
-                           editable=row.get("source", "manual") == "manual", allow_closed_period=True,
-                           attrs=wire.entry_attrs(fields), entry_id=row["id"])
+            entry = book.add_entry(on=fields["on"], memo=fields["memo"], lines=wire.new_lines(fields["lines"]),
+                                   reference=fields.get("reference"), source=row.get("source", "manual"),
+                                   editable=row.get("source", "manual") == "manual", allow_closed_period=True,
+                                   attrs=wire.entry_attrs(fields), entry_id=row["id"])
+            sync_journal_transactions(book, None, entry)
         for row in raw.get("transactions", []):
             fields = load(wire.TransactionIn, row)
             kind = fields.get("type") or "Expense"
@@ -128,6 +129,28 @@ def make_account(account_id: str, fields: Mapping[str, Any], currency: str, now:
                           "taxes": tuple(fields.get("taxes") or ())})
 
 
+def sync_journal_transactions(book: Book, old: JournalEntry | None, new: JournalEntry | None) -> None:
+    """Seed 002: type JOURNAL is "accounting adjustments created via journal entries", and a transaction is money
+    moving in or out of a bank or financial account. So each line of a posted entry on a bank, card or cash account
+    shows among that account's transactions as a JOURNAL row whose id is the line's. The row posts nothing (its
+    entry did) and follows the entry: call this after every change to one, with the entry before and after."""
+    lines = {line.id: line for line in new.lines} if new is not None and new.posted else {}
+    for line in old.lines if old is not None else ():
+        if line.id in book.transactions and line.id not in lines:
+            book.delete_transaction(line.id)
+    for line in lines.values():
+        if SUB_TYPES[book.accounts[line.account_id].attrs["subTypeId"]].anchor_tier != PHYSICAL:
+            continue
+        if line.id in book.transactions:  # the same line: the entry's date or description changed
+            book.update_transaction(line.id, date=new.date, description=new.memo,
+                                    attrs={**book.transactions[line.id].attrs, "notes": line.memo})
+        else:
+            book.add_transaction(account_id=line.account_id, amount=line.amount, flow=Flow.JOURNAL, on=new.date,
+                                 description=new.memo, transaction_id=line.id,
+                                 attrs={**transaction_attrs({"notes": line.memo}, book.currency),
+                                        "journalEntryId": new.id})
+
+
 def transaction_attrs(fields: Mapping[str, Any], currency: str, flags: Mapping[str, Any] = {}) -> dict[str, Any]:
     return {"currency": fields.get("currency") or currency, "notes": fields.get("notes"),
             "authorizedDate": fields.get("authorizedDate"), "vendorUuid": fields.get("vendorUuid"),
@@ -136,4 +159,5 @@ def transaction_attrs(fields: Mapping[str, Any], currency: str, flags: Mapping[s
             **{flag: bool(flags.get(flag)) for flag in ("reviewed", "excluded", "pending", "split", "reconciled")}}
 
 
-__all__ = ["Client", "CountState", "Flow", "Workspace", "make_account", "transaction_attrs"]
+__all__ = ["Client", "CountState", "Flow", "Workspace", "make_account", "sync_journal_transactions",
+           "transaction_attrs"]

@@ -11,7 +11,7 @@ from typing import Any, Mapping
 from marshmallow import fields, pre_load
 
 from ...errors import validation_error
-from ...ledger import Account, Book, Flow, JournalEntry, Line, NewLine, Side, Transaction, format_amount
+from ...ledger import Account, Book, Flow, JournalEntry, Line, NewLine, Side, Transaction, Workflow, format_amount
 from ..marshal import In, Money
 from .catalog import SUB_TYPES
 
@@ -29,7 +29,11 @@ class EntryIn(In):
     lines = fields.List(fields.Nested(LineIn), required=True)
     reference = fields.String(data_key="refNumber", allow_none=True)
     with_caution = fields.Boolean(data_key="withCaution", allow_none=True)
+    status = fields.String(allow_none=True)
 
+
+# The seed's header `status`: a draft is stored and listed, and counts in balances once posted.
+ENTRY_WORKFLOW = Workflow(transitions={("draft", "posted"): "posted"}, posted=frozenset({"posted"}))
 
 TYPE_NAMES = {"expense": "Expense", "income": "Income", "transfer": "Transfer", "journal entry": "Journal Entry",
               "journal": "Journal Entry", "journal_entry": "Journal Entry"}
@@ -84,6 +88,16 @@ class TransactionPatch(In):
     amount = Money()
     on = fields.Date(data_key="postedDate")
     authorizedDate = fields.Date(allow_none=True)
+    type = fields.Function(deserialize=lambda value: TYPE_NAMES[value.lower()])
+    reviewed = fields.Boolean()
+    excluded = fields.Boolean()
+
+    @pre_load
+    def resolve_date_alias(self, data: Mapping[str, Any], **kwargs: Any) -> dict[str, Any]:
+        """`date` is `postedDate` here as on create (D18); `postedDate` wins."""
+        if data.get("postedDate") is None and data.get("date") is not None:
+            return {**data, "postedDate": data["date"]}
+        return dict(data)
 
 
 class AccountIn(In):
@@ -150,7 +164,7 @@ def transaction_out(t: Transaction) -> dict[str, Any]:
     a = t.attrs
     return {"id": t.id, "accountId": t.account_id, "categoryAccountId": t.category_account_id,
             "amount": format_amount(t.amount), "type": TYPE_OF_FLOW[t.flow], "postedDate": t.date.isoformat(),
-            "authorizedDate": day(a.get("authorizedDate")), "description": t.description or "",
+            "authorizedDate": day(a.get("authorizedDate")), "description": t.description,
             "notes": a.get("notes"), "currency": a["currency"], "vendorUuid": a.get("vendorUuid"),
             "customerUuid": a.get("customerUuid"), "projectUuid": a.get("projectUuid"),
             "tagUuids": list(a.get("tagUuids") or ()), "taxes": list(a.get("taxes") or ()),

@@ -16,7 +16,6 @@ they run before the write, as a warning under --strict must refuse the request b
 from __future__ import annotations
 
 from datetime import date
-from decimal import Decimal, InvalidOperation
 from typing import Any, Iterator, Mapping, Sequence
 
 from ...errors import ApiError
@@ -33,7 +32,7 @@ UNNAMED_TAX = ("taxSolution", "vendor", "customer", "contact")
 
 
 def on_create(company: Company, body: Mapping[str, Any], today: date) -> list[str]:
-    said = list(_header(company, body, None))
+    said = list(_header(company, body, {}))
     for member in ("key", "id"):
         if body.get(member) is not None:
             said.append(_read_only(member, "the entry's key is assigned by Sage Intacct"))
@@ -46,7 +45,7 @@ def on_create(company: Company, body: Mapping[str, Any], today: date) -> list[st
 
 
 def on_update(company: Company, entry: JournalEntry, body: Mapping[str, Any], today: date) -> list[str]:
-    said = list(_header(company, body, entry))
+    said = list(_header(company, body, wire.entry_out(company, entry, today)))
     if body.get("id") is not None and str(body["id"]) != entry.id:
         said.append(_read_only("id", f"the entry's id is {entry.id}"))
     requested = body.get("state")
@@ -63,13 +62,10 @@ def on_update(company: Company, entry: JournalEntry, body: Mapping[str, Any], to
 
 
 def on_reclassify(company: Company, entry: JournalEntry, body: Mapping[str, Any], today: date) -> list[str]:
-    said = list(_header(company, body, entry))
+    said = list(_header(company, body, wire.entry_out(company, entry, today)))
     if body.get("id") is not None and str(body["id"]) != entry.id:
         said.append(_read_only("id", f"the entry's id is {entry.id}"))
     state = wire.entry_state(entry, today)
-    if body.get("state") is not None and body["state"] != state:
-        said.append(f"body field `state` ({body['state']}) was ignored: a reclassification leaves the entry "
-                    f"{state}")
     said += _lines(company, entry, body.get("lines") or (), posting=entry.date.isoformat(), state=state,
                    reclassify=True)
     return said
@@ -98,7 +94,7 @@ def _lines(company: Company, entry: JournalEntry, items: Sequence[Mapping[str, A
         if reclassify and line is not None:
             shown = wire.line_out(company, entry, line, position + 1, state)
             for member in NOT_RECLASSIFIED:
-                if member in item and _differs(item[member], shown.get(member)):
+                if member in item and wire.differs(item[member], shown.get(member)):
                     said.append(f"body field `{where}/{member}` was ignored: a reclassification changes only "
                                 f"glAccount, dimensions, description, documentId, txnAmount and txnType")
     return said
@@ -116,10 +112,12 @@ def _line(company: Company, item: Mapping[str, Any], where: str, *, position: in
     if item.get("entryDate") is not None and posting is not None and str(item["entryDate"]) != str(posting):
         yield _read_only(f"{where}/entryDate", "a line's entryDate is the entry's postingDate")
     amount = item.get("txnAmount", None if line is None else str(line.amount))
-    if item.get("baseAmount") is not None and not _same_amount(item["baseAmount"], amount):
+    if item.get("baseAmount") is not None and not wire.same_amount(item["baseAmount"], amount):
         yield _read_only(f"{where}/baseAmount", "baseAmount is txnAmount (the book is USD at rate 1, D16)")
     if item.get("state") is not None and item["state"] != state:
         yield _read_only(f"{where}/state", f"a line has its entry's state ({state})")
+    if item.get("href") is not None and (key is None or item["href"] != f"{wire.LINE_PATH}/{key}"):
+        yield _read_only(f"{where}/href", "href follows from the line's key")
     owner = item.get("journalEntry") or {}
     shown = {} if entry is None else wire.ref(wire.ENTRY_PATH, entry.id)
     for member in ("key", "id", "href", "name"):
@@ -137,10 +135,17 @@ def _line(company: Company, item: Mapping[str, Any], where: str, *, position: in
         yield from _stored(tax.get("taxDetail"), f"{where}/taxEntries/{n}/taxDetail", wire.REF_PATHS["taxDetail"])
 
 
-def _header(company: Company, body: Mapping[str, Any], entry: JournalEntry | None) -> Iterator[str]:
+def _header(company: Company, body: Mapping[str, Any], shown: Mapping[str, Any]) -> Iterator[str]:
+    """`shown`: the entry as a GET shows it now (empty on create)."""
     journal = _journal(company, body.get("glJournal"))
     if journal is not None:
         yield from _derived(body["glJournal"], "glJournal", {"href": f"{wire.JOURNAL_PATH}/{journal.key}"})
+        adjustment = body["glJournal"].get("isAdjustment")
+        if adjustment is not None and adjustment is not journal.is_adjustment:
+            yield _read_only("glJournal/isAdjustment", f"journal {journal.id} shows {journal.is_adjustment}")
+    for name in wire.READ_ONLY_SHOWN:
+        if name in body and wire.differs(body[name], shown.get(name)):
+            yield _read_only(name, "the record shows " + ("its own" if shown else "what Sage Intacct assigns"))
     for name in STORED:
         yield from _stored(body.get(name), name, wire.REF_PATHS[name])
     for name in UNNAMED_TAX:
@@ -194,28 +199,6 @@ def _shown_state(state: str, automatic_reversal: Any, today: date) -> str:
         except ValueError:
             return state
     return state
-
-
-def _same_amount(sent: Any, shown: Any) -> bool:
-    try:
-        return shown is not None and Decimal(str(sent)) == Decimal(str(shown))
-    except InvalidOperation:
-        return False
-
-
-def _differs(sent: Any, shown: Any) -> bool:
-    """Whether `sent` asks for anything `shown` does not hold (members left out change nothing)."""
-    if isinstance(sent, Mapping):
-        return any(_differs(v, (shown or {}).get(k) if isinstance(shown, Mapping) else None)
-                   for k, v in sent.items() if v is not None)
-    if isinstance(sent, list):
-        return not isinstance(shown, list) or len(sent) != len(shown) or any(
-            _differs(a, b) for a, b in zip(sent, shown))
-    if sent is None:
-        return False
-    if isinstance(sent, bool) or isinstance(shown, bool):
-        return sent is not shown
-    return not (sent == shown or _same_amount(sent, shown))
 
 
 def _read_only(field: str, why: str) -> str:

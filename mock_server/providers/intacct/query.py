@@ -21,6 +21,12 @@ Behaviour follows the provider dossier (``providers/intacct.md`` sections 7-10):
   ``and``, ``or`` and parentheses (``and`` binds tighter), parsed with lark.
 * ``orderBy``, ``start`` / ``size`` paging and the ``ia::meta`` dict.
 
+An object may come as :class:`Indexed` rather than a loader: the conditions a
+match must meet (the AND-ed ones) then take their candidates from the store's
+indexes (a date range, a field of few values), and the filter runs on those
+only, exactly as on all records; ``scan=True`` forces the full scan, which the
+tests compare against.
+
 Every problem raises :class:`QueryError`; ``kind`` says which part of the
 request is wrong so the handler can pick its ``errorId``.
 """
@@ -29,9 +35,10 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import itertools
 import json
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from functools import lru_cache
@@ -46,6 +53,7 @@ __all__ = [
     "AGGREGATES",
     "DATE_MACROS",
     "OPERATORS",
+    "Indexed",
     "QueryError",
     "QueryResult",
     "run_query",
@@ -113,6 +121,23 @@ class QueryResult:
 
     rows: list[dict]
     meta: dict
+
+
+@dataclass(frozen=True)
+class Indexed:
+    """An object's records with the indexes its store keeps. Every sequence is in the order of ``date_field``
+    (then the store's own), whose values are ``YYYY-MM-DD`` dates and never null.
+
+    ``between(low, high, offset, limit)`` and ``count_between(low, high)`` read the date index (bounds
+    inclusive, None open). ``kept_by`` maps a field of few distinct values to ``(values, having)``: ``values()``
+    its distinct values with how many records hold each, ``having(values)`` the records holding any of them.
+    A record missing from what an index returns for a condition it meets would be a wrong answer; one too many
+    costs only time."""
+
+    date_field: str
+    between: Callable[[dt.date | None, dt.date | None, int, int | None], list[Mapping]]
+    count_between: Callable[[dt.date | None, dt.date | None], int]
+    kept_by: Mapping[str, tuple[Callable[[], Mapping[Any, int]], Callable[[list[Any]], list[Mapping]]]]
 
 
 # --------------------------------------------------------------------------
@@ -881,6 +906,25 @@ def _parse_filters(raw: Any) -> list[_Condition]:
     return conditions
 
 
+_ORDERED_OPERATORS = frozenset({"$eq", "$ne", "$lt", "$lte", "$gt", "$gte", "$in", "$notIn", "$between",
+                                "$notBetween"})
+
+
+def _check_date_operand(records: list[Mapping], path: tuple[str, ...], value: Any, target: str) -> None:
+    """On a date field, a compared value is a date, a timestamp or a date macro: a misspelt macro
+    ("lastMonth") is an error, not a value that silently matches nothing."""
+    getter = _make_getter(path, "")
+    kind = next((classified[0] for record in records
+                 if (classified := _classify(getter(record))) is not None), None)
+    if kind not in (_K_DATE, _K_DT):
+        return
+    for item in value if isinstance(value, list) else [value]:
+        if isinstance(item, str) and item not in DATE_MACROS and _classify_str(item)[0] not in (_K_DATE, _K_DT):
+            raise QueryError(f"filters: {_shown(item)} is neither a date (YYYY-MM-DD) nor a date macro "
+                             f"({', '.join(DATE_MACROS)}) for date field {_shown('.'.join(path))}",
+                             kind="operator", target=target)
+
+
 def _parse_order_by(raw: Any) -> list[tuple[_FieldRef, bool, str]]:
     if raw is None:
         return []
@@ -910,11 +954,12 @@ def _parse_order_by(raw: Any) -> list[tuple[_FieldRef, bool, str]]:
 
 def run_query(
     body: Mapping[str, Any],
-    objects: Mapping[str, Callable[[], Iterable[dict]]],
+    objects: Mapping[str, Callable[[], Iterable[dict]] | Indexed],
     *,
     today: dt.date,
+    scan: bool = False,
 ) -> QueryResult:
-    """Run one query-service request body against the records of ``objects``."""
+    """Run one query-service request body against the records of ``objects``; ``scan`` ignores indexes."""
     if not isinstance(body, Mapping):
         raise QueryError("The query body must be a JSON object", target="")
     for name in body:
@@ -950,8 +995,13 @@ def run_query(
                 raise QueryError(f"orderBy: aggregate {_shown(ref.text)} needs aggregate fields",
                                  kind="field", target=target)
 
-    records = objects[object_name]()
-    records = records if isinstance(records, list) else list(records)
+    source = objects[object_name]
+    indexed = source if isinstance(source, Indexed) and not scan else None
+    if isinstance(source, Indexed):
+        records: Sequence[Mapping] = _AllRecords(source)
+    else:
+        loaded = source()
+        records = loaded if isinstance(loaded, list) else list(loaded)
 
     # Field checks against the records' wire shape.
     shapes: dict[tuple[str, ...], str] = {}
@@ -976,8 +1026,10 @@ def run_query(
     for index, ref in enumerate(fields):
         check(ref, f"/fields/{index}", purpose="select")
     for condition in conditions:
-        for ref, _, target in condition.parts:
+        for ref, value, target in condition.parts:
             check(ref, target, purpose="filtered")
+            if condition.op in _ORDERED_OPERATORS:
+                _check_date_operand(records, ref.path, value, target)
     for ref, _, target in order_by:
         check(ref, target, purpose="sorted")
 
@@ -989,36 +1041,208 @@ def run_query(
         for c in conditions
     ]
     predicate = _build_predicate(expression_tree, compiled)
-    matched = records if predicate is None else [r for r in records if predicate(r)]
+    conjuncts = [conditions[number] for number in _conjuncts(expression_tree, len(conditions))]
+    if indexed is not None and not aggregate_mode and order_by and order_by[0][0].path == (indexed.date_field,) \
+            and len(conjuncts) == len(conditions):
+        window = _exact_date_range(indexed, conditions, compiler)
+        if window is not None:
+            result = _date_ordered_page(indexed, *window, predicate, fields, order_by, object_name, ci, start, size)
+            if result is not None:
+                return result
+    candidates = records if indexed is None else _candidates(indexed, records, conjuncts, compiler, object_name)
+    matched = list(candidates) if predicate is None else [r for r in candidates if predicate(r)]
 
     if aggregate_mode:
         rows = _aggregate_rows(matched, fields, order_by, object_name, ci)
         total = len(rows)
         page = rows[start - 1:start - 1 + size]
     else:
-        key_getter = _make_getter(("key",), object_name)
-        sort_keys = [(_make_getter(ref.path, object_name), desc) for ref, desc, _ in order_by]
-        sort_keys.append((key_getter, False))
-        matched = list(matched) if matched is records else matched
-        _sort_in_place(matched, sort_keys, ci)
+        _sort_in_place(matched, _record_sort_keys(order_by, object_name), ci)
         total = len(matched)
-        getters = [(ref.text, _make_getter(ref.path, object_name)) for ref in fields]
-        page = []
-        for record in matched[start - 1:start - 1 + size]:
-            row = {}
-            for text, getter in getters:
-                value = getter(record)
-                row[text] = copy.deepcopy(value) if isinstance(value, (Mapping, list)) else value
-            page.append(row)
+        page = _rows(matched[start - 1:start - 1 + size], fields, object_name)
+    return QueryResult(rows=page, meta=_meta(total, start, size))
 
-    meta = {
+
+def _record_sort_keys(order_by: list[tuple[_FieldRef, bool, str]],
+                      object_name: str) -> list[tuple[Callable[[Any], Any], bool]]:
+    """orderBy, then the key: a total order, so the rows never depend on the order records came in."""
+    return [*((_make_getter(ref.path, object_name), desc) for ref, desc, _ in order_by),
+            (_make_getter(("key",), object_name), False)]
+
+
+def _rows(records: Iterable[Mapping], fields: list[_FieldRef], object_name: str) -> list[dict]:
+    getters = [(ref.text, _make_getter(ref.path, object_name)) for ref in fields]
+    page = []
+    for record in records:
+        row = {}
+        for text, getter in getters:
+            value = getter(record)
+            row[text] = copy.deepcopy(value) if isinstance(value, (Mapping, list)) else value
+        page.append(row)
+    return page
+
+
+def _meta(total: int, start: int, size: int) -> dict:
+    return {
         "totalCount": total,
         "start": start,
         "pageSize": size,
         "next": start + size if start + size <= total else None,
         "previous": max(1, start - size) if start > 1 else None,
     }
-    return QueryResult(rows=page, meta=meta)
+
+
+# --------------------------------------------------------------------------
+# Indexes: which records can match, before the filter says which do
+# --------------------------------------------------------------------------
+
+_ONE_DAY = dt.timedelta(days=1)
+
+
+class _AllRecords(Sequence):
+    """All of an indexed object's records, read only as far as they are iterated: checking a field's shape
+    reads the first, a full scan all of them."""
+
+    def __init__(self, indexed: Indexed):
+        self.indexed = indexed
+        self._all: list[Mapping] | None = None
+
+    def _load(self) -> list[Mapping]:
+        if self._all is None:
+            self._all = self.indexed.between(None, None, 0, None)
+        return self._all
+
+    def __iter__(self) -> Iterator[Mapping]:
+        if self._all is None:
+            head = self.indexed.between(None, None, 0, 1)
+            yield from head
+            if head:
+                yield from itertools.islice(self._load(), 1, None)
+        else:
+            yield from self._all
+
+    def __len__(self) -> int:
+        return self.indexed.count_between(None, None)
+
+    def __getitem__(self, index: Any) -> Any:
+        return self._load()[index]
+
+
+def _conjuncts(tree: Tree, count: int) -> list[int]:
+    """Indexes of the conditions every match meets: the AND-ed ones (under an ``or`` none is needed)."""
+    if tree.data == "all_of" or (tree.data == "any_of" and count == 1):
+        return list(range(count))
+    if tree.data == "any_of":
+        return []
+    found: list[int] = []
+
+    def walk(node: Tree | Token) -> None:
+        if isinstance(node, Token):
+            found.append(int(node) - 1)
+        elif node.data == "and_":
+            for child in node.children:
+                walk(child)
+    walk(tree.children[0])
+    return found
+
+
+def _date_bounds(op: str, value: Any, compiler: _FilterCompiler) -> tuple[dt.date | None, dt.date | None] | None:
+    """The dates a date-valued field can hold and meet ``op value`` (a superset), or None when the condition
+    does not bound it (a value that is no date compares as text)."""
+    if op == "$between":
+        low, high = compiler.operand(value[0]).dates, compiler.operand(value[1]).dates
+        return None if low is None or high is None else (low[0], high[1])
+    if op not in ("$eq", "$lt", "$lte", "$gt", "$gte"):
+        return None
+    dates = compiler.operand(value).dates
+    if dates is None:
+        return None
+    return {"$eq": dates, "$lt": (None, dates[0] - _ONE_DAY), "$lte": (None, dates[1]),
+            "$gt": (dates[1] + _ONE_DAY, None), "$gte": (dates[0], None)}[op]
+
+
+def _nested(path: tuple[str, ...], value: Any) -> dict:
+    record: Any = value
+    for name in reversed(path):
+        record = {name: record}
+    return record
+
+
+def _candidates(indexed: Indexed, records: Sequence[Mapping], conditions: list[_Condition], compiler: _FilterCompiler,
+                object_name: str) -> Sequence[Mapping]:
+    """The fewest records an index gives for the AND-ed conditions; the filter still runs on every one."""
+    low: dt.date | None = None
+    high: dt.date | None = None
+    bounded = False
+    kept: dict[str, list[Any]] = {}
+    for condition in conditions:
+        for ref, value, _ in condition.parts:
+            name = ".".join(ref.path)
+            if name == indexed.date_field:
+                bounds = _date_bounds(condition.op, value, compiler)
+                if bounds is not None:
+                    bounded = True
+                    low = bounds[0] if low is None or (bounds[0] is not None and bounds[0] > low) else low
+                    high = bounds[1] if high is None or (bounds[1] is not None and bounds[1] < high) else high
+            elif name in indexed.kept_by:
+                # the condition's own test decides which of the few values it accepts
+                test = compiler.compile(condition.op, _make_getter(ref.path, object_name), value)
+                values = kept.get(name)
+                if values is None:
+                    values = list(indexed.kept_by[name][0]())
+                kept[name] = [v for v in values if test(_nested(ref.path, v))]
+    if low is not None and high is not None and low > high:
+        return []
+    best: tuple[int, Callable[[], Sequence[Mapping]]] | None = None
+    if bounded:
+        best = (indexed.count_between(low, high), lambda: indexed.between(low, high, 0, None))
+    for name, values in kept.items():
+        counts = indexed.kept_by[name][0]()
+        size = sum(counts.get(v, 0) for v in values)
+        if best is None or size < best[0]:
+            best = (size, lambda having=indexed.kept_by[name][1], values=values: having(values))
+    return records if best is None else best[1]()
+
+
+def _exact_date_range(indexed: Indexed, conditions: list[_Condition],
+                      compiler: _FilterCompiler) -> tuple[dt.date | None, dt.date | None] | None:
+    """The date range AND-ed conditions select when they are all date bounds on the indexed date field (whose
+    values are plain dates, so each bound is exact, not just a superset); None otherwise."""
+    low: dt.date | None = None
+    high: dt.date | None = None
+    for condition in conditions:
+        for ref, value, _ in condition.parts:
+            bounds = _date_bounds(condition.op, value, compiler) if ref.path == (indexed.date_field,) else None
+            if bounds is None:
+                return None
+            low = bounds[0] if low is None or (bounds[0] is not None and bounds[0] > low) else low
+            high = bounds[1] if high is None or (bounds[1] is not None and bounds[1] < high) else high
+    return low, high
+
+
+def _date_ordered_page(indexed: Indexed, low: dt.date | None, high: dt.date | None, predicate: _Predicate | None,
+                       fields: list[_FieldRef], order_by: list[tuple[_FieldRef, bool, str]], object_name: str,
+                       ci: bool, start: int, size: int) -> QueryResult | None:
+    """Records filtered by a date range alone and ordered by the date first: the page is a window of the date
+    index, and only the days it touches are read and sorted (the rest of the order is within a day). None if a
+    record read does not meet the filter after all (then the caller answers the long way)."""
+    total = indexed.count_between(low, high)
+    descending = order_by[0][1]
+    first, stop = start - 1, min(total, start - 1 + size)
+    if first >= stop:
+        return QueryResult(rows=[], meta=_meta(total, start, size))
+    # the window in ascending date order
+    window = indexed.between(low, high, total - stop if descending else first, stop - first)
+    getter = _make_getter((indexed.date_field,), object_name)
+    days = [dt.date.fromisoformat(getter(window[0])), dt.date.fromisoformat(getter(window[-1]))]
+    group = indexed.between(days[0], days[1], 0, None)
+    if predicate is not None and not all(predicate(record) for record in group):
+        return None
+    before = total - indexed.count_between(low, days[1]) if descending \
+        else indexed.count_between(low, days[0] - _ONE_DAY)
+    _sort_in_place(group, _record_sort_keys(order_by, object_name), ci)
+    rows = _rows(group[first - before:stop - before], fields, object_name)
+    return QueryResult(rows=rows, meta=_meta(total, start, size))
 
 
 def _aggregate_rows(records: list[Mapping], fields: list[_FieldRef],

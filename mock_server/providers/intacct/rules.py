@@ -15,6 +15,7 @@ from typing import Any, Iterable, Mapping, Sequence
 from ...errors import ApiError, Problem, excerpt
 from ...ledger import Account, JournalEntry, Line, NewLine, Side, parse_amount
 from .state import AUTO_REVERSAL, PARTIAL_APPROVAL, WORKFLOW, Company, Journal, to_date
+from . import wire
 from .wire import DIMENSIONS
 
 LINE_FIELDS = ("txnType", "txnAmount", "glAccount", "dimensions", "documentId", "description", "numberOfUnits",
@@ -22,7 +23,7 @@ LINE_FIELDS = ("txnType", "txnAmount", "glAccount", "dimensions", "documentId", 
 RECLASSIFY_LINE_FIELDS = ("txnType", "txnAmount", "glAccount", "dimensions", "documentId", "description")
 ALWAYS_EDITABLE = frozenset({"description", "referenceNumber", "attachment"})
 NOT_EDITABLE_WHEN_POSTED = frozenset({"glJournal", "automaticReversalDate"})
-READ_ONLY = frozenset({"key", "id", "state"})
+READ_ONLY = frozenset({"key", "id", "state", *wire.READ_ONLY_SHOWN})
 BOOK_CURRENCY = "USD"  # D16: one currency, rate 1
 EXCHANGE = ("exchangeRateDate", "exchangeRateTypeId", "exchangeRate")  # kept as sent (vendor GET shows them)
 DELETABLE = frozenset({"draft", "declined", "posted"})
@@ -222,12 +223,12 @@ def create_entry(company: Company, body: Mapping[str, Any], user: str) -> Journa
     lines = [_new_line(company, raw, f"/lines/{index}") for index, raw in enumerate(body["lines"])]
     if state == "posted":
         posting_checks(company, journal, lines)
-    company.book.check_lines(lines)
     attrs = {"journal": journal.key, "txnNumber": None, "createdBy": user, "modifiedBy": user,
              **_header_attrs(body, {})}
     entry = company.book.add_entry(
         on=posting, memo=body["description"], lines=_with_keys(company, lines), reference=body.get("referenceNumber"),
-        status=state, posted=state in WORKFLOW.posted, entry_id=company.next_entry_key(),
+        status=state, posted=state in WORKFLOW.posted, draft=state in WORKFLOW.drafts,
+        entry_id=company.next_entry_key(),
         attrs={**attrs, "txnNumber": company.next_txn_number(journal.key)})
     if state == "posted":
         entry = _schedule_automatic_reversal(company, entry)
@@ -278,15 +279,16 @@ def _add_reversal(company: Company, entry: JournalEntry, on: date, key: str | No
 
 # -- update ------------------------------------------------------------------------------------------------
 
-def update_entry(company: Company, entry: JournalEntry, body: Mapping[str, Any], user: str) -> JournalEntry:
+def update_entry(company: Company, entry: JournalEntry, body: Mapping[str, Any], user: str,
+                 today: date) -> JournalEntry:
     if body.get("key") is not None and str(body["key"]) != entry.id:
         # A cross-field check the spec cannot express; 422 like other key/id disagreements (GL-1011).
         raise rule("GL-1011", f"The body key {body['key']!r} does not match the journal entry key {entry.id} in "
                               f"the path.")
     status = entry.status
-    sent = set(body) - READ_ONLY
-    if body.get("moduleName") == (entry.attrs.get("moduleName") or "2.GL"):
-        sent.discard("moduleName")  # the module it has: nothing to change
+    shown = wire.entry_out(company, entry, today)
+    # What a GET shows, sent back unchanged, changes nothing: a GET body written back is not refused for it.
+    sent = {name for name in set(body) - READ_ONLY if not wire.shows(shown.get(name), body[name])}
     if status in ("draft", "declined"):
         locked: set[str] = set()
     elif status == "posted":
@@ -306,7 +308,6 @@ def update_entry(company: Company, entry: JournalEntry, body: Mapping[str, Any],
         [_as_new(line) for line in entry.lines]
     if status == "posted" or action is not None:
         posting_checks(company, journal, lines)
-    company.book.check_lines(lines)
 
     changes: dict[str, Any] = {"attrs": {**attrs, "journal": journal.key, "modifiedBy": user}}
     if "postingDate" in body:
@@ -349,8 +350,30 @@ def delete_entry(company: Company, entry: JournalEntry) -> None:
 
 # -- workflows ---------------------------------------------------------------------------------------------
 
+def _refusal(entry: JournalEntry, action: str) -> str | None:
+    """Why `action` cannot be taken on `entry` now (None if it can); the hint lists only actions that would work."""
+    if action == "reverse" and entry.attrs.get("reversalOf"):
+        return f"Journal entry {entry.id} is itself a reversal and cannot be reversed."
+    if action == "reverse" and entry.attrs.get("reversedBy"):
+        return f"Journal entry {entry.id} is already reversed by {entry.attrs['reversedBy']}."
+    if WORKFLOW.allows(entry.status, action):
+        return None
+    # Posting a draft is no workflow endpoint: a PATCH with state posted does it.
+    possible = [a for a in WORKFLOW.actions(entry.status) if a != "post" and _refusal(entry, a) is None]
+    hint = f"; from {entry.status} you can {', '.join(possible)}" if possible else ""
+    if WORKFLOW.allows(entry.status, "post"):
+        hint += f"{' (or' if possible else '; you can'} PATCH state posted to post it{')' if possible else ''}"
+    return f"Cannot {action} an entry that is {entry.status}{hint}."
+
+
+def check_action(entry: JournalEntry, action: str) -> None:
+    refusal = _refusal(entry, action)
+    if refusal is not None:
+        raise rule("GL-1006", refusal)
+
+
 def submit(company: Company, entry: JournalEntry, user: str) -> JournalEntry:
-    WORKFLOW.next(entry.status, "submit")
+    check_action(entry, "submit")
     posting_checks(company, company.journals[entry.attrs["journal"]], [_as_new(line) for line in entry.lines])
     return company.book.transition(entry.id, WORKFLOW, "submit",
                                    attrs={**entry.attrs, "modifiedBy": user, "approvals": ()})
@@ -358,6 +381,7 @@ def submit(company: Company, entry: JournalEntry, user: str) -> JournalEntry:
 
 def approve(company: Company, entry: JournalEntry, user: str, notes: str | None) -> JournalEntry:
     """One approval level per call: partiallyApproved until the company's last level, then approved."""
+    check_action(entry, "approve")
     approvals = (*entry.attrs.get("approvals", ()), user)
     workflow = WORKFLOW if len(approvals) >= company.approval_levels else PARTIAL_APPROVAL
     approved = company.book.transition(entry.id, workflow, "approve",
@@ -368,6 +392,7 @@ def approve(company: Company, entry: JournalEntry, user: str, notes: str | None)
 
 def simple_action(company: Company, entry: JournalEntry, action: str, user: str,
                   notes: str | None = None) -> JournalEntry:
+    check_action(entry, action)
     attrs = {**entry.attrs, "modifiedBy": user}
     if notes is not None:
         attrs["notes"] = notes
@@ -376,11 +401,7 @@ def simple_action(company: Company, entry: JournalEntry, action: str, user: str,
 
 def reverse(company: Company, entry: JournalEntry, on: date, user: str, *, key: str | None = None,
             line_keys: Sequence[str] = ()) -> JournalEntry:
-    if entry.attrs.get("reversalOf"):
-        raise rule("GL-1006", f"Journal entry {entry.id} is itself a reversal and cannot be reversed.")
-    if entry.attrs.get("reversedBy"):
-        raise rule("GL-1006", f"Journal entry {entry.id} is already reversed by {entry.attrs['reversedBy']}.")
-    WORKFLOW.next(entry.status, "reverse")
+    check_action(entry, "reverse")
     _check_reversal_date(entry.date, on, "reverseDate")
     reversal = _add_reversal(company, entry, on, key, line_keys)
     return company.book.transition(entry.id, WORKFLOW, "reverse",
@@ -388,7 +409,7 @@ def reverse(company: Company, entry: JournalEntry, on: date, user: str, *, key: 
 
 
 def reclassify(company: Company, entry: JournalEntry, body: Mapping[str, Any], user: str) -> JournalEntry:
-    WORKFLOW.next(entry.status, "reclassify")
+    check_action(entry, "reclassify")
     lines = _merge_lines(company, entry, body.get("lines") or (), reclassify=True)
     posting_checks(company, company.journals[entry.attrs["journal"]], lines)
     total = sum((line.amount for line in lines if line.side is Side.DEBIT), Decimal("0.00"))
@@ -418,7 +439,7 @@ def seed_entries(company: Company, entries: Iterable[Mapping[str, Any]]) -> None
         entry = company.book.add_entry(
             on=to_date(raw["postingDate"]), memo=raw["description"], lines=lines,
             reference=raw.get("referenceNumber"), status=state, posted=state in WORKFLOW.posted,
-            entry_id=str(raw["key"]),
+            draft=state in WORKFLOW.drafts, entry_id=str(raw["key"]),
             attrs={"journal": journal.key, "txnNumber": company.next_txn_number(journal.key), "createdBy": "admin",
                    "modifiedBy": "admin"})
         if raw.get("reverseDate"):

@@ -13,7 +13,7 @@ import itertools
 import threading
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 from ...auth.oauth import TokenPair, TokenStore
 from ...clock import LATEST, Clock, IdGenerator
@@ -37,7 +37,8 @@ WORKFLOW = Workflow(
         ("posted", "reverse"): "reversed", ("approved", "reverse"): "reversed",
         ("posted", "reclassify"): "posted", ("approved", "reclassify"): "approved",
     },
-    posted=frozenset({"posted", "approved", "reversalPending", "reversed"}))
+    posted=frozenset({"posted", "approved", "reversalPending", "reversed"}),
+    drafts=frozenset({"draft", "declined"}))  # the seed: "Draft transactions do not have to be complete"
 # An approval below the company's last level (`approvalLevels`) keeps the entry waiting; kept apart from WORKFLOW
 # so its hints name one `approve` action.
 PARTIAL_APPROVAL = Workflow(
@@ -103,12 +104,18 @@ class Client:
 
 
 class IntacctState:
-    def __init__(self, clock: Clock, ids: IdGenerator, fixtures: Mapping[str, Any]):
+    def __init__(self, clock: Clock, ids: IdGenerator, fixtures: Mapping[str, Any],
+                 seed_entries: Callable[[Company, list[Mapping[str, Any]]], None]):
+        """`seed_entries` books a company's fixture entries (rules.seed_entries: the GL rules sit above this
+        module, so they are handed in rather than imported)."""
         self.clock, self.ids = clock, ids
         self.fixtures = fixtures
+        self._seed_entries = seed_entries
         self.auth_failure_status = int(fixtures.get("authFailureStatus", 401))
         self.codes: dict[str, str] = dict(fixtures.get("authorizationCodes") or {})  # code -> username
-        self.tokens = TokenStore(clock, ids, access_ttl=ACCESS_TTL, refresh_ttl=REFRESH_TTL, code_ttl=CODE_TTL)
+        # D3 rotates refresh tokens; the old access token lives out its hour (calls in flight keep working).
+        self.tokens = TokenStore(clock, ids, access_ttl=ACCESS_TTL, refresh_ttl=REFRESH_TTL, code_ttl=CODE_TTL,
+                                 refresh_revokes_access=False)
         self.idempotency = IdempotencyStore(clock, IDEMPOTENCY_TTL)
         self.companies: dict[str, Company] = {}
         self._lock = threading.Lock()
@@ -151,8 +158,6 @@ class IntacctState:
             return company, client
 
     def _new_company(self, company_id: str, settings_of: str | None = None) -> Company:
-        from .rules import seed_entries  # rules import this module's Company
-
         now = self.clock.now()
         company = Company(company_id, Book(company_id, clock=self.clock, ids=self.ids))
         for number, raw in enumerate(self.fixtures.get("accounts", []), 1):
@@ -176,7 +181,7 @@ class IntacctState:
             int(k) for e in entries for k in e.get("reversalLineKeys", ())]
         company.entry_keys = itertools.count(max(keys, default=0) + 1)
         company.line_keys = itertools.count(max(line_keys, default=0) + 1)
-        seed_entries(company, entries)
+        self._seed_entries(company, entries)
         return company
 
 
