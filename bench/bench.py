@@ -3,6 +3,7 @@
     make bench                                    # both parts with the defaults below (about 8 minutes)
     .venv/bin/python bench/bench.py compare --duration 10 --reps 3
     .venv/bin/python bench/bench.py scaling --sizes 1000,10000,100000
+    .venv/bin/python bench/bench.py coverage --reps 6   # what counting client coverage costs, on against off
     .venv/bin/python bench/bench.py smoke         # a few seconds of each part; CI runs it to keep this working
 
 compare: both servers serve openapi/count.yaml (ledger-mock with real HMAC + Bearer auth, validation and
@@ -336,6 +337,46 @@ def _compare_report(sides: list[Side], args: argparse.Namespace) -> list[str]:
     return lines
 
 
+# -- what counting client coverage costs ------------------------------------------------------------------
+
+def coverage_cost(args: argparse.Namespace) -> list[str]:
+    """Client coverage on against off, in one process, alternating in short rounds (issue 19).
+
+    Between servers, wrk's throughput on this shared machine moves by a third between identical rounds, far more
+    than the few percent in question; two apps in one process, interleaved round by round and compared by their
+    medians, see the same machine at the same moments."""
+    from werkzeug.test import Client
+
+    from mock_server.app import create_app
+    from mock_server.config import Config
+
+    count = Count()
+    clients = {on: Client(create_app(Config(providers=("count",), root_provider="count", rate_limiting=False,
+                                            coverage=on))) for on in (True, False)}
+    body = json.dumps(ENTRY, separators=(",", ":")).encode()
+    requests = {"list": ("GET", LIST_PATH, b""), "create": ("POST", CREATE_PATH, body)}
+    rounds, per_round = max(5, 4 * args.reps), max(50, int(200 * args.duration / 10))
+    timings: dict[tuple[str, bool], list[float]] = {}
+    for _ in range(rounds):
+        for name, (method, path, payload) in requests.items():
+            for on, client in clients.items():
+                headers = count.headers(method, path, payload)  # fresh for each round: valid for +-300 s
+                started = time.perf_counter()
+                for _ in range(per_round):
+                    response = client.open(path, method=method, data=payload, headers=headers,
+                                           content_type="application/json")
+                    assert response.status_code < 300, response.get_data()[:300]
+                timings.setdefault((name, on), []).append((time.perf_counter() - started) / per_round * 1e6)
+    lines = [f"## Client coverage counting: {rounds} alternating rounds of {per_round} requests in one process "
+             "(median us per request)", "", "| request | coverage on | off | on / off | target | met |",
+             "|---|---|---|---|---|---|"]
+    for name in requests:
+        on, off = (statistics.median(timings[(name, flag)]) for flag in (True, False))
+        lines.append(f"| {name} | {on:.0f} us | {off:.0f} us | {on / off:.3f} | <= 1.05 | "
+                     f"{'yes' if on / off <= 1.05 else 'NO'} |")
+    return lines
+
+
 # -- scaling -------------------------------------------------------------------------------------------------
 
 def scaling(args: argparse.Namespace, workdir: Path) -> list[str]:
@@ -527,7 +568,7 @@ class CodatTenant:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("part", choices=["compare", "scaling", "all", "smoke"], nargs="?", default="all")
+    parser.add_argument("part", choices=["compare", "coverage", "scaling", "all", "smoke"], nargs="?", default="all")
     parser.add_argument("--duration", type=float, default=10, help="seconds per measured load run")
     parser.add_argument("--warmup", type=float, default=3, help="seconds of unrecorded load before measuring")
     parser.add_argument("--reps", type=int, default=3, help="repetitions (starts and load runs)")
@@ -541,6 +582,8 @@ def main() -> None:
         report = [f"machine: {os.cpu_count()} cores, {sys.platform}, Python {sys.version.split()[0]}", ""]
         if args.part in ("compare", "all", "smoke"):
             report += compare(args, Path(tmp)) + [""]
+        if args.part in ("coverage", "all", "smoke"):
+            report += coverage_cost(args) + [""]
         if args.part in ("scaling", "all", "smoke"):
             report += scaling(args, Path(tmp))
         text = "\n".join(report)
