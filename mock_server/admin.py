@@ -80,9 +80,7 @@ class Admin(Provider):
                                              f"{', '.join(self.mock.providers)}.")
         if tenant is not None and name is None:
             raise ApiError(400, "validation_error", "Name the `provider` of the `tenant` to reset.")
-        reset = self.mock.reset(name, tenant)
-        self.mock.coverage.reset(name, tenant)
-        return 200, {"reset": reset}
+        return 200, {"reset": self.mock.reset(name, tenant)}
 
     @handles("listTenants")
     def list_tenants(self, call: Call) -> Reply:
@@ -125,19 +123,14 @@ class Admin(Provider):
 
     @handles("deleteTenant")
     def delete_tenant(self, call: Call) -> Reply:
-        deleted = self.mock.delete_tenant(call.path["tenant"], call.query.get("provider"))
-        self.mock.coverage.reset(deleted["provider"], deleted["tenant"])
-        return 200, deleted
+        return 200, self.mock.delete_tenant(call.path["tenant"], call.query.get("provider"))
 
     @handles("loadFixtures")
     def load_fixtures(self, call: Call) -> Reply:
         if not isinstance(call.body, dict):
             raise ApiError(400, "validation_error", "Fixtures are a mapping of provider name to its seed data.")
         own = None if call.replaying else call.own_record()
-        reset = self.mock.load_fixtures(call.body, own)
-        for name in reset:
-            self.mock.coverage.reset(name)
-        return 200, {"reset": reset}
+        return 200, {"reset": self.mock.load_fixtures(call.body, own)}
 
     @handles("exportState")
     def export_state(self, call: Call) -> Reply:
@@ -145,9 +138,7 @@ class Admin(Provider):
 
     @handles("importState")
     def import_state(self, call: Call) -> Reply:
-        records = self.mock.load(call.body)
-        self.mock.coverage.reset()
-        return 200, {"records": records}
+        return 200, {"records": self.mock.load(call.body)}
 
     @handles("listJournal")
     def list_journal(self, call: Call) -> Reply:

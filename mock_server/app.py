@@ -22,11 +22,12 @@ def create_app(config: Config | None = None) -> Flask:
     config = config or Config()
     app = Flask("ledger_mock")
     app.config["MAX_CONTENT_LENGTH"] = config.max_body_bytes
-    found = providers.names()
-    selected = config.providers or tuple(found)
-    unknown = set(selected) - set(found) | ({config.root_provider} - set(selected) if config.root_provider else set())
+    selected = config.providers or tuple(providers.names())
+    unknown = {name for name in selected if not providers.is_provider(name)} | (
+        {config.root_provider} - set(selected) if config.root_provider else set())
     if unknown:
-        raise ValueError(f"unknown provider(s): {', '.join(sorted(unknown))}; available: {', '.join(found)}")
+        raise ValueError(f"unknown provider(s): {', '.join(sorted(unknown))}; "
+                         f"available: {', '.join(providers.names())}")
     mock = Mock(config, tuple(selected), load_fixtures(config.fixtures, (*selected, admin.NAME)))
     mock.admin = admin.Admin(mock)
     app.extensions["ledger_mock"] = mock

@@ -34,6 +34,7 @@ import orjson
 
 from .ledger.workflow import TAKEN, Workflow
 from .providers import Provider
+from .spec import Spec
 
 # -- per provider: where its error code is, and which query parameter pages ------------------------------------
 
@@ -241,14 +242,15 @@ def universe(provider: Provider) -> Universe:
     key = (type(provider), id(provider.spec.document))
     found = _universes.get(key)
     if found is None:
-        found = _universes[key] = _universe(provider.name, type(provider), provider.spec.document)
+        found = _universes[key] = _universe(provider.name, type(provider), provider.spec)
     return found
 
 
 _universes: dict[tuple[type, int], Universe] = {}
 
 
-def _universe(name: str, cls: type, document: dict) -> Universe:
+def _universe(name: str, cls: type, spec: Spec) -> Universe:
+    document = spec.document
     operations, statuses, query, paging = [], [], [], []
     page_parameter = PAGING.get(name, (None, 0))[0]
     codes: set[str] = set()
@@ -264,8 +266,8 @@ def _universe(name: str, cls: type, document: dict) -> Universe:
                     continue
                 statuses.append((op, int(status)))
                 if int(status) >= 400:
-                    codes.update(_documented_codes(name, _resolve(document, response), document))
-            for parameter in (_resolve(document, p) for p in [*shared, *raw.get("parameters", [])]):
+                    codes.update(_documented_codes(name, spec.resolve(response), spec))
+            for parameter in (spec.resolve(p) for p in [*shared, *raw.get("parameters", [])]):
                 if parameter.get("in") != "query":
                     continue
                 if parameter["name"] == page_parameter:
@@ -274,7 +276,7 @@ def _universe(name: str, cls: type, document: dict) -> Universe:
                 if parameter["name"] == QUERY_LANGUAGE.get(name):
                     query.extend((op, f"?{parameter['name']} {o}") for o in _OPERATOR_IN_TEXT.findall(
                         parameter.get("description", "")))
-            body = _body_properties(document, raw)
+            body = _body_properties(spec, raw)
             if page_parameter and page_parameter in body:
                 paging.append(op)
             if FILTER_BODY.get(name, ("",))[0] == op:
@@ -283,49 +285,40 @@ def _universe(name: str, cls: type, document: dict) -> Universe:
                               *((op, f".filters {m}") for m in macros)])
     transitions = sorted({(before, action, after) for workflow in _workflows(cls)
                           for (before, action), after in workflow.transitions.items()}
-                         | _answered_states(name, document))
+                         | _answered_states(name, spec))
     return Universe(tuple(operations), tuple(sorted(set(statuses))), tuple(sorted(codes)), tuple(transitions),
                     tuple(sorted(set(paging))), tuple(sorted(set(query))))
 
 
-def _answered_states(name: str, document: dict) -> set[tuple[str, str, str]]:
+def _answered_states(name: str, spec: Spec) -> set[tuple[str, str, str]]:
     """("", what, state) for each state the successful answers of ANSWERED_STATUS's operations enumerate."""
     wanted = ANSWERED_STATUS.get(name, {})
     found: set[tuple[str, str, str]] = set()
-    for item in document.get("paths", {}).values():
+    for item in spec.document.get("paths", {}).values():
         for raw in item.values():
             if isinstance(raw, dict) and raw.get("operationId") in wanted:
                 for status, response in raw.get("responses", {}).items():
                     if str(status).startswith("2"):
-                        for content in (_resolve(document, response).get("content") or {}).values():
-                            schema = _resolve(document, content.get("schema") or {})
-                            state = _resolve(document, (schema.get("properties") or {}).get("status") or {})
+                        for content in (spec.resolve(response).get("content") or {}).values():
+                            schema = spec.resolve(content.get("schema") or {})
+                            state = spec.resolve((schema.get("properties") or {}).get("status") or {})
                             found.update(("", wanted[raw["operationId"]], str(v)) for v in state.get("enum", []))
     return found
 
 
-def _resolve(document: dict, node: Any) -> Any:
-    while isinstance(node, dict) and "$ref" in node:
-        target: Any = document
-        for part in node["$ref"].lstrip("#/").split("/"):
-            target = target[part.replace("~1", "/").replace("~0", "~")]
-        node = target
-    return node
-
-
-def _documented_codes(name: str, response: dict, document: dict) -> set[str]:
+def _documented_codes(name: str, response: dict, spec: Spec) -> set[str]:
     """The codes an error response documents: its examples', and those its schema's code field enumerates,
     exemplifies or lists in its description (Aden lists every code there, the ones no example shows too)."""
     found: set[str] = set()
     for content in (response.get("content") or {}).values():
-        examples = [content.get("example")] + [_resolve(document, e).get("value")
+        examples = [content.get("example")] + [spec.resolve(e).get("value")
                                                for e in (content.get("examples") or {}).values()]
         found.update(code for example in examples if example is not None
                      for code in [error_code(name, example)] if code)
         for path in CODE_AT.get(name, ()):
-            field_schema = _resolve(document, content.get("schema") or {})
+            field_schema = spec.resolve(content.get("schema") or {})
             for key in path:
-                field_schema = _resolve(document, ((field_schema or {}).get("properties") or {}).get(key))
+                field_schema = spec.resolve(((field_schema or {}).get("properties") or {}).get(key))
             if isinstance(field_schema, dict):
                 found.update(str(v) for v in field_schema.get("enum", []))
                 if isinstance(field_schema.get("example"), str):
@@ -334,9 +327,9 @@ def _documented_codes(name: str, response: dict, document: dict) -> set[str]:
     return found
 
 
-def _body_properties(document: dict, raw: dict) -> set[str]:
+def _body_properties(spec: Spec, raw: dict) -> set[str]:
     content = ((raw.get("requestBody") or {}).get("content") or {}).get("application/json") or {}
-    schema = _resolve(document, content.get("schema") or {})
+    schema = spec.resolve(content.get("schema") or {})
     return set(schema.get("properties") or {}) if isinstance(schema, dict) else set()
 
 

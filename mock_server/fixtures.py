@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Iterable
 
-from . import data_dir, providers as known, read_yaml
+from . import providers as known, read_yaml
 from .bodies import too_large
 from .errors import ApiError
 
@@ -13,9 +13,9 @@ from .errors import ApiError
 def load_fixtures(source: Path | None = None, providers: Iterable[str] | None = None) -> dict[str, Any]:
     """Read one YAML file, or a folder of `<provider>.yaml` files; from a folder, only the files of the providers
     asked for, when that is known. Without a source, each provider's embedded defaults (a plug-in's own)."""
-    if source is None:
+    if source is None:  # the operator's own section (`_mock`) has no embedded defaults
         files = [path for name in (providers if providers is not None else known.names())
-                 if (path := _defaults_of(name)).exists()]
+                 if not name.startswith("_") and (path := _defaults_of(name)).exists()]
         return _merged(files)
     source = Path(source)
     if not source.is_dir():
@@ -28,8 +28,7 @@ def load_fixtures(source: Path | None = None, providers: Iterable[str] | None = 
 
 
 def _defaults_of(name: str) -> Path:
-    home = known.load(name).files("fixtures") if name in known.names() else data_dir("fixtures")
-    return home / f"{name}.yaml"
+    return known.load(name).files("fixtures") / f"{name}.yaml"
 
 
 def _merged(files: list[Path]) -> dict[str, Any]:

@@ -1,6 +1,6 @@
 """The running mock: its providers (built from fixtures), the write log that makes their changes durable, the
-clock, the faults and the request journal, and the operations that replace state whole (reset, fixtures, import,
-tenant deletion).
+clock, the faults, the request journal and client coverage, and the operations that replace state whole (reset,
+fixtures, import, tenant deletion; each also forgets the coverage of what it replaced).
 
 Ordering. Every request passes the `Gate` together with the others; a world operation (reset, fixtures load,
 import, tenant deletion) waits until they are out and passes alone, so no request ever sees half of one. Changes
@@ -193,6 +193,7 @@ class Mock:
                     raise ApiError(404, "not_found", f"No tenant {tenant!r} in {name}.")
                 self._rebuild(name, lambda r: r["provider"] == name and r.get("tenant") == tenant,
                               f"Tenant {tenant} cannot be reset")
+                self.coverage.reset(name, tenant)
                 return [f"{name}/{tenant}"]
             names = [name] if name else list(self.providers)
             remaining = [r for r in self.writes.records if _belongs(r) not in names]
@@ -206,6 +207,7 @@ class Mock:
                 self._rewrite(remaining)
             if name is None:
                 self.journal.clear()
+            self.coverage.reset(name)
             return names
 
     def delete_tenant(self, tenant: str, name: str | None = None) -> dict[str, str]:
@@ -225,6 +227,7 @@ class Mock:
             provider, _ = found[0]
             self._rebuild(provider, lambda r: _belongs(r) == provider and r.get("tenant") == tenant,
                           f"Tenant {tenant} cannot be deleted")
+            self.coverage.reset(provider, tenant)
             return {"provider": provider, "tenant": tenant}
 
     def _rebuild(self, name: str, dropped: Callable[[dict[str, Any]], bool], failure: str) -> None:
@@ -267,6 +270,8 @@ class Mock:
                 self.created = {k: v for k, v in self.created.items() if k[0] not in names}
                 if record is not None:
                     self._rewrite([r for r in self.writes.records if _belongs(r) not in names] + [record])
+            for name in names:
+                self.coverage.reset(name)
             return names
 
     def load(self, document: Mapping[str, Any]) -> int:
@@ -304,6 +309,7 @@ class Mock:
                     raise ApiError(422, "unprocessable", f"This state cannot be imported: {exc}.") from None
                 self._rewrite(records, header=self._header())
             self.journal.clear()
+            self.coverage.reset()
             return len(records)
 
     def start_over(self) -> None:

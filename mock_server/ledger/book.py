@@ -250,13 +250,13 @@ class Book:
                         limit: int | None = None) -> list[JournalEntry]:
         """Entries dated in [start, end] (either open), oldest first: O(log n + returned)."""
         with self.lock:
-            lo, hi = self._entry_range(start, end)
+            lo, hi = _range(self._entry_index, start, end)
             lo, hi = lo + offset, hi if limit is None else min(hi, lo + offset + limit)
             return [self.entries[key[2]] for key in self._entry_index.islice(lo, hi)] if hi > lo else []
 
     def count_between(self, start: date | None = None, end: date | None = None) -> int:
         with self.lock:
-            lo, hi = self._entry_range(start, end)
+            lo, hi = _range(self._entry_index, start, end)
             return max(0, hi - lo)
 
     def status_counts(self) -> dict[str, int]:
@@ -269,11 +269,6 @@ class Book:
         with self.lock:
             keys = sorted(key for status in set(statuses) for key in self._status_index.get(status, ()))
             return [self.entries[key[2]] for key in keys]
-
-    def _entry_range(self, start: date | None, end: date | None) -> tuple[int, int]:
-        index = self._entry_index
-        return (index.bisect_left((start,)) if start else 0,
-                index.bisect_right((end, float("inf"))) if end else len(index))
 
     def _materialise(self, lines: Sequence[NewLine]) -> tuple[Line, ...]:
         # Shared rather than copied per line: the account's own id string, and one Decimal per distinct amount
@@ -381,11 +376,16 @@ def _created(entry: JournalEntry) -> EntryEvent:
     return EntryEvent(entry.created_at, "created", entry.status)
 
 
+def _range(index: SortedList, start: date | None, end: date | None) -> tuple[int, int]:
+    """Positions in a (date, seq, id) index of the keys dated in [start, end] (either end open)."""
+    return (index.bisect_left((start,)) if start else 0,
+            index.bisect_right((end, float("inf"))) if end else len(index))
+
+
 def _page(index: SortedList, start: date | None, end: date | None, match: Callable[[str], bool] | None,
           offset: int, limit: int, newest_first: bool) -> tuple[list[str], int]:
     """Slice a (date, seq, id) index: O(log n + page) without a filter, one pass over the range with one."""
-    lo = index.bisect_left((start,)) if start else 0
-    hi = index.bisect_right((end, float("inf"))) if end else len(index)
+    lo, hi = _range(index, start, end)
     if hi <= lo:
         return [], 0
     if match is None:

@@ -221,12 +221,8 @@ class CodatProvider(Provider):
 
     @handles("list-connections")
     def list_connections(self, call: Call) -> Reply:
-        keep = self._query(call, CONNECTION_FIELDS, "Connection")
-        order_by = self._order_by(call, CONNECTION_FIELDS, "Connection")
-        company = self._company(call)
-        with company.lock:
-            rows = [wire.connection_out(c) for c in company.connections.values()]
-        return self._page(call, [r for r in rows if keep(r)], order_by, CONNECTION_FIELDS, "Connection")
+        return self._company_list(call, CONNECTION_FIELDS, "Connection",
+                                  lambda company: [wire.connection_out(c) for c in company.connections.values()])
 
     @handles("create-connection")
     def create_connection(self, call: Call) -> Reply:
@@ -284,12 +280,8 @@ class CodatProvider(Provider):
 
     @handles("list-pull-operations")
     def list_pull_operations(self, call: Call) -> Reply:
-        keep = self._query(call, PULL_FIELDS, "PullOperation")
-        order_by = self._order_by(call, PULL_FIELDS, "PullOperation")
-        company = self._company(call)
-        with company.lock:
-            rows = [wire.pull_out(p) for p in company.pulls.values()]
-        return self._page(call, [r for r in rows if keep(r)], order_by, PULL_FIELDS, "PullOperation")
+        return self._company_list(call, PULL_FIELDS, "PullOperation",
+                                  lambda company: [wire.pull_out(p) for p in company.pulls.values()])
 
     @handles("get-pull-operation")
     def get_pull_operation(self, call: Call) -> Reply:
@@ -420,13 +412,10 @@ class CodatProvider(Provider):
 
     @handles("list-push-operations")
     def list_push_operations(self, call: Call) -> Reply:
-        keep = self._query(call, PUSH_FIELDS, "PushOperation")
-        order_by = self._order_by(call, PUSH_FIELDS, "PushOperation")
-        company = self._company(call)
-        with company.lock:
+        def rows(company: Any) -> list[dict]:
             company.settle(self.clock.now())
-            rows = [wire.push_out(p) for p in company.pushes.values()]
-        return self._page(call, [r for r in rows if keep(r)], order_by, PUSH_FIELDS, "PushOperation")
+            return [wire.push_out(p) for p in company.pushes.values()]
+        return self._company_list(call, PUSH_FIELDS, "PushOperation", rows)
 
     @handles("get-push-operation")
     def get_push_operation(self, call: Call) -> Reply:
@@ -532,6 +521,17 @@ class CodatProvider(Provider):
         except QueryError as error:
             raise query_error(error, "tags") from None
         return lambda row: keep({key.casefold(): value for key, value in row["tags"].items()})
+
+    def _company_list(self, call: Call, fields: tuple[str, ...], type_name: str,
+                      rows: Callable[[Any], list[dict]]) -> Reply:
+        """A list of the company's records (`rows`, read under its lock) filtered by `query`, ordered by `orderBy`
+        and paged; both are checked before the company is looked up."""
+        keep = self._query(call, fields, type_name)
+        order_by = self._order_by(call, fields, type_name)
+        company = self._company(call)
+        with company.lock:
+            found = rows(company)
+        return self._page(call, [r for r in found if keep(r)], order_by, fields, type_name)
 
     def _page(self, call: Call, rows: list[dict], order_by: str | None, fields: tuple[str, ...],
               type_name: str) -> Reply:

@@ -41,9 +41,7 @@ class CountHandlers:
             try:
                 validate_row(row)
                 results.append({"index": index, "success": True, row_key: create(row)})
-            except ApiError as error:
-                results.append({"index": index, "success": False, "error": error.message})
-            except LedgerError as error:
+            except (ApiError, LedgerError) as error:
                 results.append({"index": index, "success": False, "error": error.message})
         succeeded = sum(1 for r in results if r["success"])
         return success(201, {"successCount": succeeded, "errorCount": len(results) - succeeded,

@@ -44,18 +44,17 @@ def on_create(company: Company, body: Mapping[str, Any], today: date) -> list[st
     return said
 
 
-def on_update(company: Company, entry: JournalEntry, body: Mapping[str, Any], today: date) -> list[str]:
-    said = list(_header(company, body, wire.entry_out(company, entry, today)))
+def on_update(company: Company, entry: JournalEntry, body: Mapping[str, Any], today: date,
+              shown: Mapping[str, Any]) -> list[str]:
+    """`shown`: the entry as a GET shows it today (wire.entry_out)."""
+    said = list(_header(company, body, shown))
     if body.get("id") is not None and str(body["id"]) != entry.id:
         said.append(_read_only("id", f"the entry's id is {entry.id}"))
     requested = body.get("state")
     status = entry.status if requested in (None, entry.status) else requested
     reversal = body["automaticReversalDate"] if "automaticReversalDate" in body else \
         entry.attrs.get("automaticReversalDate")
-    if status == entry.status:
-        state = wire.entry_state(entry, today)
-    else:
-        state = _shown_state(status, reversal, today)
+    state = shown["state"] if status == entry.status else _shown_state(status, reversal, today)
     posting = body.get("postingDate", entry.date.isoformat())
     said += _lines(company, entry, body.get("lines") or (), posting=posting, state=state, reclassify=False)
     return said

@@ -324,8 +324,10 @@ class IntacctProvider(Provider):
         company = call.tenant
         with company.lock:
             entry = self._lookup(company, "entry", call.path["key"])
-            _warn(call, ignored.on_update(company, entry, call.body, self._today()))
-            rules.update_entry(company, entry, call.body, call.principal["user"], self._today())
+            today = self._today()
+            shown = wire.entry_out(company, entry, today)
+            _warn(call, ignored.on_update(company, entry, call.body, today, shown))
+            rules.update_entry(company, entry, call.body, call.principal["user"], shown)
         return 200, envelope(wire.ref(wire.ENTRY_PATH, entry.id))
 
     @handles("deleteJournalEntry")

@@ -913,16 +913,17 @@ _ORDERED_OPERATORS = frozenset({"$eq", "$ne", "$lt", "$lte", "$gt", "$gte", "$in
 def _check_date_operand(records: list[Mapping], path: tuple[str, ...], value: Any, target: str) -> None:
     """On a date field, a compared value is a date, a timestamp or a date macro: a misspelt macro
     ("lastMonth") is an error, not a value that silently matches nothing."""
+    odd = [item for item in (value if isinstance(value, list) else [value]) if isinstance(item, str)
+           and item not in DATE_MACROS and _classify_str(item)[0] not in (_K_DATE, _K_DT)]
+    if not odd:
+        return  # dates and macros (most queries): the field's kind need not be looked up
     getter = _make_getter(path, "")
     kind = next((classified[0] for record in records
                  if (classified := _classify(getter(record))) is not None), None)
-    if kind not in (_K_DATE, _K_DT):
-        return
-    for item in value if isinstance(value, list) else [value]:
-        if isinstance(item, str) and item not in DATE_MACROS and _classify_str(item)[0] not in (_K_DATE, _K_DT):
-            raise QueryError(f"filters: {_shown(item)} is neither a date (YYYY-MM-DD) nor a date macro "
-                             f"({', '.join(DATE_MACROS)}) for date field {_shown('.'.join(path))}",
-                             kind="operator", target=target)
+    if kind in (_K_DATE, _K_DT):
+        raise QueryError(f"filters: {_shown(odd[0])} is neither a date (YYYY-MM-DD) nor a date macro "
+                         f"({', '.join(DATE_MACROS)}) for date field {_shown('.'.join(path))}",
+                         kind="operator", target=target)
 
 
 def _parse_order_by(raw: Any) -> list[tuple[_FieldRef, bool, str]]:

@@ -280,13 +280,13 @@ def _add_reversal(company: Company, entry: JournalEntry, on: date, key: str | No
 # -- update ------------------------------------------------------------------------------------------------
 
 def update_entry(company: Company, entry: JournalEntry, body: Mapping[str, Any], user: str,
-                 today: date) -> JournalEntry:
+                 shown: Mapping[str, Any]) -> JournalEntry:
+    """`shown`: the entry as a GET shows it now (wire.entry_out); what a body repeats of it changes nothing."""
     if body.get("key") is not None and str(body["key"]) != entry.id:
         # A cross-field check the spec cannot express; 422 like other key/id disagreements (GL-1011).
         raise rule("GL-1011", f"The body key {body['key']!r} does not match the journal entry key {entry.id} in "
                               f"the path.")
     status = entry.status
-    shown = wire.entry_out(company, entry, today)
     # What a GET shows, sent back unchanged, changes nothing: a GET body written back is not refused for it.
     sent = {name for name in set(body) - READ_ONLY if not wire.shows(shown.get(name), body[name])}
     if status in ("draft", "declined"):
