@@ -4,6 +4,7 @@
     .venv/bin/python bench/bench.py compare --duration 10 --reps 3
     .venv/bin/python bench/bench.py scaling --sizes 1000,10000,100000
     .venv/bin/python bench/bench.py coverage --reps 6   # what counting client coverage costs, on against off
+    .venv/bin/python bench/bench.py proxy         # what `ledger-mock proxy` adds to a request against a local mock
     .venv/bin/python bench/bench.py smoke         # a few seconds of each part; CI runs it to keep this working
 
 compare: both servers serve openapi/count.yaml (ledger-mock with real HMAC + Bearer auth, validation and
@@ -57,12 +58,27 @@ RENT, BANK = "a0000000-0000-4000-8000-000000006000", "a0000000-0000-4000-8000-00
 ENTRY = {"descriptionEntry": "Bench rent", "date": "2025-03-31", "refNumber": "BENCH",
          "lines": [{"accountUuid": RENT, "amountDebit": "100.00"}, {"accountUuid": BANK, "amountCredit": "100.00"}]}
 LIST_PATH = "/partners/journal-entries?page=1&limit=25"
+INSPECTOR_PAGE = "/_mock/ui/count/7d3e6c1a-2b4f-4e8a-9c5d-1f2a3b4c5d6e"  # Acme's page: first entries and requests
 CREATE_PATH = "/partners/journal-entries"
 
 TARGETS = {  # ledger-mock / Prism, from issue 8
     "list req/s": (">=", 1.5), "create req/s": (">=", 1.2), "list p99": ("<=", 1.0), "create p99": ("<=", 1.0),
     "start to first 200": ("<=", 0.2), "idle PSS": ("<=", 0.5), "idle RSS": ("<=", 0.5),
 }
+
+
+# Every target measured in this run, for the table that ends the report: (target, measured, wanted, met).
+VERDICTS: list[tuple[str, str, str, bool]] = []
+
+
+def verdict(target: str, measured: str, wanted: str, met: bool) -> str:
+    VERDICTS.append((target, measured, wanted, met))
+    return f"{target}: {measured} (target {wanted}: {'met' if met else 'NOT met'})"
+
+
+def verdict_table() -> list[str]:
+    return ["## Targets", "", "| target | measured | wanted | met |", "|---|---|---|---|",
+            *(f"| {t} | {m} | {w} | {'yes' if ok else '**no**'} |" for t, m, w, ok in VERDICTS)]
 
 
 # -- tools ---------------------------------------------------------------------------------------------------
@@ -166,9 +182,9 @@ class Server:
 class Count:
     """COUNT's auth from the default fixtures: fresh HMAC headers (valid for +-300 s) plus the bearer."""
 
-    def __init__(self) -> None:
+    def __init__(self, tenant: dict[str, str] | None = None) -> None:
         from mock_server.cli import provider_credentials
-        self.creds = provider_credentials("count", f"http://{HOST}", root=True)
+        self.creds = tenant or provider_credentials("count", f"http://{HOST}", root=True)
 
     def headers(self, method: str, path: str, body: bytes = b"") -> dict[str, str]:
         signed = hmac_signing.signature_headers(self.creds["client_id"], self.creds["client_secret"], method,
@@ -317,10 +333,12 @@ def _compare_report(sides: list[Side], args: argparse.Namespace) -> list[str]:
     for metric, ours, theirs, unit in rows:
         ratio = ours / theirs if theirs else float("inf")
         target = TARGETS.get(metric)
-        verdict = "" if target is None else ("yes" if (ratio >= target[1] if target[0] == ">=" else
-                                                       ratio <= target[1]) else "NO")
+        met = target is not None and (ratio >= target[1] if target[0] == ">=" else ratio <= target[1])
+        if target is not None:
+            verdict(f"{metric}, ledger-mock / Prism", f"{ratio:.2f}", f"{target[0]} {target[1]}", met)
         lines.append(f"| {metric} | {ours:.3g}{unit} | {theirs:.3g}{unit} | {ratio:.2f} | "
-                     f"{'' if target is None else f'{target[0]} {target[1]}'} | {verdict} |")
+                     f"{'' if target is None else f'{target[0]} {target[1]}'} | "
+                     f"{'' if target is None else 'yes' if met else 'NO'} |")
     lines += ["", "Client coverage counting (issue 19): throughput with it on, over the same server with it off "
               "(target >= 0.95):", "", "| metric | on | off | ratio | met |", "|---|---|---|---|---|"]
     for op in ("list", "create"):
@@ -377,33 +395,81 @@ def coverage_cost(args: argparse.Namespace) -> list[str]:
     return lines
 
 
+# -- proxy ---------------------------------------------------------------------------------------------------
+
+def proxy_cost(args: argparse.Namespace, workdir: Path) -> list[str]:
+    """What `ledger-mock proxy` adds to a request (issue 18): the same signed requests to a local `ledger-mock
+    serve`, directly and through the proxy, one kept-alive connection each, alternating in short rounds; the
+    median of each side's per-request times, and their difference."""
+    count = Count()
+    target = Server("ledger-mock", _serving("count"), workdir / "proxy-target.log")
+    proxy = Server("proxy", lambda port: [
+        sys.executable, "-m", "mock_server.cli", "proxy", "--provider", "count", "--port", str(port),
+        "--target", f"http://{HOST}:{target.port}/count"], workdir / "proxy.log")
+    body = json.dumps(ENTRY, separators=(",", ":")).encode()
+    requests = {"list": ("GET", LIST_PATH, b""), "create": ("POST", CREATE_PATH, body)}
+    rounds, per_round = max(5, 4 * args.reps), max(50, int(200 * args.duration / 10))
+    times: dict[tuple[str, str], list[float]] = {}
+    try:
+        target.start(lambda port: call(port, "GET", "/_mock/clock")[0] == 200)
+        proxy.start(lambda port: call(port, "GET", "/_proxy/journal")[0] == 200)
+        sides = {"direct": (target.port, "/count"), "proxy": (proxy.port, "")}
+        connections = {side: http.client.HTTPConnection(HOST, port, timeout=30) for side, (port, _) in sides.items()}
+        for round_ in range(rounds + 1):  # the first round warms up, unrecorded
+            for name, (method, path, payload) in requests.items():
+                headers = count.headers(method, path, payload)  # fresh each round: valid for +-300 s
+                for side, (_, prefix) in sides.items():
+                    for _ in range(per_round):
+                        started = time.perf_counter()
+                        status, _answer = call(0, method, prefix + path, payload, headers, connections[side])
+                        elapsed = time.perf_counter() - started
+                        assert status < 300, (side, status, _answer)
+                        if round_:
+                            times.setdefault((name, side), []).append(elapsed * 1000)
+    finally:
+        proxy.stop()
+        target.stop()
+    lines = [f"## Proxy: added time per request, {rounds} alternating rounds of {per_round} sequential requests "
+             "(median ms per request, one connection each)", "",
+             "| request | direct | through the proxy | added |", "|---|---|---|---|"]
+    for name in requests:
+        direct, proxied = (statistics.median(times[(name, side)]) for side in ("direct", "proxy"))
+        lines.append(f"| {name} | {direct:.2f} ms | {proxied:.2f} ms | {proxied - direct:.2f} ms |")
+    return lines
+
+
 # -- scaling -------------------------------------------------------------------------------------------------
 
 def scaling(args: argparse.Namespace, workdir: Path) -> list[str]:
-    """One server per provider, so each one's memory is its own tenant's and the three grow in parallel.
+    """One server per provider, so each one's memory is its own tenant's and the four grow in parallel; then,
+    at each size, every query of issue 20 item 1 (`Tenant.QUERIES`) for `--duration` seconds.
+
+    An indexed query's target is its p50 at the largest size over its p50 at the smallest (<= 2); a query no
+    index can answer scans, and its target is the p50 it gains per entry the book grows by (<= 1 us).
 
     The COUNT list is also timed on a reference server kept at the smallest size, in short runs alternating
     with the grown one: sizes are minutes apart, and on a shared machine the same page's p50 moved by half
     between two such moments, so the size ratio is taken against the reference timed alongside."""
     ensure_tools(need_prism=False)
     sizes = sorted(int(s) for s in args.sizes.split(","))
+    providers = ("count", "intacct", "codat", "aden")
     servers = {name: Server(f"ledger-mock {name}", _serving(name.split("-")[0]), workdir / f"scaling-{name}.log")
-               for name in ("count", "intacct", "codat", "count-reference")}
+               for name in (*providers, "count-reference", "count-transactions")}
     lines = [f"## ledger-mock as one tenant grows: {args.duration:g} s of 1 connection per query (wrk)", "",
              "| entries | COUNT list page p50 / p99 | same page, reference tenant of "
-             f"{sizes[0]:,}, alongside | Intacct query p50 / p99 | Codat query p50 / p99 | "
-             "Intacct / Codat date-range query p50 | RSS / PSS: COUNT, Intacct, Codat server | grown in |",
-             "|---|---|---|---|---|---|---|---|"]
-    indexed: list[tuple[Run, Run]] = []  # (Intacct, Codat) per size
-    scanned: list[tuple[Run, Run]] = []
+             f"{sizes[0]:,}, alongside | RSS / PSS: COUNT, Intacct, Codat, Aden server | grown in |",
+             "|---|---|---|---|---|"]
+    p50: dict[str, list[float]] = {}
+    errors: list[str] = []
     first: Run | None = None
     try:
         for server in servers.values():
             server.start(lambda port: call(port, "GET", "/_mock/tenants")[0] == 200)
         reference = CountTenant(servers["count-reference"].port)
         reference.grow(sizes[0])
-        tenants = [CountTenant(servers["count"].port), IntacctTenant(servers["intacct"].port),
-                   CodatTenant(servers["codat"].port)]
+        tenants = [CountTenant(servers["count"].port), CountTransactions(servers["count-transactions"].port),
+                   IntacctTenant(servers["intacct"].port), CodatTenant(servers["codat"].port),
+                   AdenTenant(servers["aden"].port)]
         for size in sizes:
             print(f"growing each tenant to {size:,} entries...", flush=True)
             started = time.perf_counter()
@@ -411,34 +477,49 @@ def scaling(args: argparse.Namespace, workdir: Path) -> list[str]:
                 list(pool.map(lambda tenant: tenant.grow(size), tenants))
             grown = time.perf_counter() - started
             count_run, reference_run = _alongside(tenants[0], reference, args.duration)
-            intacct_run, codat_run = (tenant.query_run(args.duration) for tenant in tenants[1:])
-            scanned.append((intacct_run, codat_run))
-            indexed.append(tuple(tenant.query_run(args.duration, indexed=True) for tenant in tenants[1:]))
+            page = wrk(servers["count"].port, "GET", INSPECTOR_PAGE, {}, b"", max(1.0, args.duration / 3), 1)
+            p50.setdefault("inspector", []).append(page.p50_ms)
+            for tenant in tenants[1:]:
+                for name, (method, path, body, _) in tenant.QUERIES.items():
+                    timed = (tenant.port, method, tenant.PREFIX + path, tenant.headers(method, path, body), body)
+                    wrk(*timed, 1, 1)  # unrecorded: the first run after the growth ran slow for no query's fault
+                    run = wrk(*timed, args.duration, 1)
+                    p50.setdefault(name, []).append(run.p50_ms)
+                    if run.errors:
+                        errors.append(f"WARNING: {run.errors} errors from {name} at {size:,}")
             first = first or count_run
-            memory = {name: servers[name].memory() for name in ("count", "intacct", "codat")}
+            memory = {name: servers[name].memory() for name in providers}
             lines.append(f"| {size:,} | {count_run.p50_ms:.2f} / {count_run.p99_ms:.2f} ms | "
                          f"{reference_run.p50_ms:.2f} ms | "
-                         f"{intacct_run.p50_ms:.2f} / {intacct_run.p99_ms:.2f} ms | "
-                         f"{codat_run.p50_ms:.2f} / {codat_run.p99_ms:.2f} ms | "
-                         f"{indexed[-1][0].p50_ms:.2f} / {indexed[-1][1].p50_ms:.2f} ms | "
                          + ", ".join(f"{m.rss_mib:.0f} / {m.pss_mib:.0f}" for m in memory.values())
                          + f" MiB | {grown:.0f} s |")
-            if any(r.errors for r in (count_run, reference_run, intacct_run, codat_run)):
-                lines.append(f"WARNING: errors at {size}: count {count_run.errors}, reference "
-                             f"{reference_run.errors}, intacct {intacct_run.errors}, codat {codat_run.errors}")
-        lines += ["", f"COUNT list page p50 at {sizes[-1]:,} / at {sizes[0]:,} entries: "
-                      f"{count_run.p50_ms / reference_run.p50_ms:.2f} against the reference timed alongside "
-                      f"(target <= 1.5); {count_run.p50_ms / first.p50_ms:.2f} against its own first timing",
-                  f"COUNT server with {sizes[-1]:,} two-line entries: RSS {memory['count'].rss_mib:.0f} MiB, "
-                  f"PSS {memory['count'].pss_mib:.0f} MiB (target <= 250 MiB)"]
         grown_by = sizes[-1] - sizes[0]
-        for column, name in enumerate(("Intacct", "Codat")):
-            ratio = indexed[-1][column].p50_ms / indexed[0][column].p50_ms
-            per_entry = (scanned[-1][column].p50_ms - scanned[0][column].p50_ms) * 1000 / grown_by
-            lines += [f"{name} date-range query (small page) p50 at {sizes[-1]:,} / at {sizes[0]:,} entries: "
-                      f"{ratio:.2f} (target <= 2: {'met' if ratio <= 2 else 'NOT met'})",
-                      f"{name} query that scans (a text filter over most of the book): {per_entry:.2f} us per entry "
-                      f"(target <= 1: {'met' if per_entry <= 1 else 'NOT met'})"]
+        lines += ["", "| query (small page) | " + " | ".join(f"p50 at {size:,}" for size in sizes) + " | target |",
+                  "|---|" + "---|" * len(sizes) + "---|"]
+        verdicts = []
+        for tenant in tenants[1:]:
+            for name, (_, _, _, scans) in tenant.QUERIES.items():
+                times = p50[name]
+                if scans:
+                    per_entry = (times[-1] - times[0]) * 1000 / grown_by
+                    verdicts.append(verdict(f"{name}: p50 gained per entry", f"{per_entry:.2f} us", "<= 1 us",
+                                            per_entry <= 1))
+                else:
+                    ratio = times[-1] / times[0]
+                    verdicts.append(verdict(f"{name}: p50 at {sizes[-1]:,} / at {sizes[0]:,} entries",
+                                            f"{ratio:.2f}", "<= 2", ratio <= 2))
+                lines.append(f"| {name} | " + " | ".join(f"{t:.2f} ms" for t in times)
+                             + f" | {'<= 1 us per entry' if scans else '<= 2x'} |")
+        ratio = count_run.p50_ms / reference_run.p50_ms
+        lines += ["", *errors, *(f"- {line}" for line in verdicts),
+                  "- " + verdict(f"COUNT list page p50 at {sizes[-1]:,} / at {sizes[0]:,} entries (the reference "
+                                 f"timed alongside)", f"{ratio:.2f}", "<= 1.5", ratio <= 1.5)
+                  + f"; {count_run.p50_ms / first.p50_ms:.2f} against its own first timing",
+                  "- " + verdict(f"inspector tenant page p50 at {sizes[-1]:,} entries (COUNT)",
+                                 f"{p50['inspector'][-1]:.1f} ms", "<= 150 ms", p50["inspector"][-1] <= 150),
+                  *("- " + verdict(f"{name} server RSS with {sizes[-1]:,} two-line entries",
+                                   f"{memory[name].rss_mib:.0f} MiB", "<= 250 MiB", memory[name].rss_mib <= 250)
+                    for name in providers)]
     finally:
         for server in servers.values():
             server.stop()
@@ -467,6 +548,14 @@ def _amount(n: int) -> str:
     return f"{1 + n % 9000}.{n % 100:02d}"
 
 
+def _json(value: Any) -> bytes:
+    return json.dumps(value, separators=(",", ":")).encode()
+
+
+def _get(path: str, scans: bool = False) -> tuple[str, str, bytes, bool]:
+    return "GET", path, b"", scans
+
+
 class CountTenant:
     """Acme Coffee Roasters, grown through the bulk endpoint (100 rows a request, COUNT's cap)."""
 
@@ -493,10 +582,59 @@ class CountTenant:
         return wrk(self.port, "GET", path, self.count.headers("GET", path), b"", seconds, 1)
 
 
+class CountTransactions:
+    """Acme Coffee Roasters' bank transactions, on a server of their own (the entries' keeps its memory), grown
+    through the bulk endpoint."""
+
+    PREFIX = "/count"
+    QUERIES = {"COUNT transactions list": _get("/partners/transactions?page=3&limit=25"),
+               "COUNT transactions list, one account and a month": _get(
+                   f"/partners/transactions?accountUuid={BANK}&startDate=2025-03-01&endDate=2025-03-31&page=2"
+                   "&limit=25")}
+
+    def __init__(self, port: int):
+        self.port, self.count, self.have = port, Count(), 0
+
+    def headers(self, method: str, path: str, body: bytes) -> dict[str, str]:
+        return self.count.headers(method, path, body)
+
+    def grow(self, size: int) -> None:
+        conn = http.client.HTTPConnection(HOST, self.port, timeout=60)
+        while self.have < size:
+            rows = [{"accUuid": BANK, "amount": _amount(n), "postedDate": _day(n), "description": f"Scaling {n}"}
+                    for n in range(self.have, min(size, self.have + 100))]
+            body = _json({"transactions": rows})
+            status, answer = call(self.port, "POST", "/count/partners/transactions/bulk", body,
+                                  self.count.headers("POST", "/partners/transactions/bulk", body), conn)
+            if status >= 300 or answer["data"]["errorCount"]:
+                raise RuntimeError(f"COUNT bulk transactions answered {status}: {str(answer)[:300]}")
+            self.have += len(rows)
+        conn.close()
+
+
+def _intacct_query(filters: list[dict], order_by: list[dict] | None = None, start: int = 1,
+                   scans: bool = False) -> tuple[str, str, bytes, bool]:
+    return "POST", "/services/core/query", _json(
+        {"object": "general-ledger/journal-entry", "fields": ["key", "id", "postingDate", "state"],
+         "filters": filters, **({"orderBy": order_by} if order_by else {}), "start": start, "size": 25}), scans
+
+
 class IntacctTenant:
-    """Company DEMO, grown one create at a time (Intacct has no bulk create)."""
+    """Company DEMO, grown one create at a time (Intacct has no bulk create); every fourth entry in journal EJ."""
 
     PREFIX = "/intacct/ia/api/v1"
+    QUERIES = {
+        "Intacct query, a month of postingDate, newest first": _intacct_query(
+            [{"$between": {"postingDate": ["2025-03-01", "2025-03-31"]}}],
+            [{"postingDate": "desc"}, {"key": "asc"}], start=26),
+        "Intacct query, state": _intacct_query([{"$eq": {"state": "posted"}}], [{"postingDate": "desc"}], start=26),
+        "Intacct query, journal": _intacct_query([{"$eq": {"glJournal.id": "EJ"}}], start=26),
+        "Intacct query, orderBy postingDate": _intacct_query([], [{"postingDate": "asc"}], start=51),
+        "Intacct journal-entry list (default order)": _get("/objects/general-ledger/journal-entry?start=51&size=25"),
+        "Intacct query, text filter (scans)": _intacct_query(
+            [{"$gte": {"postingDate": "2025-06-01"}}, {"$eq": {"state": "posted"}},
+             {"$contains": {"description": "entry 1"}}], [{"postingDate": "desc"}, {"key": "asc"}], scans=True),
+    }
 
     def __init__(self, port: int):
         self.port, self.have = port, 0
@@ -507,11 +645,15 @@ class IntacctTenant:
             raise RuntimeError(f"Intacct token answered {status}: {token}")
         self.auth = {"Authorization": f"Bearer {token['access_token']}"}
 
+    def headers(self, method: str, path: str, body: bytes) -> dict[str, str]:
+        return self.auth
+
     def grow(self, size: int) -> None:
         conn = http.client.HTTPConnection(HOST, self.port, timeout=60)
         for n in range(self.have, size):
             status, answer = call(self.port, "POST", f"{self.PREFIX}/objects/general-ledger/journal-entry", {
-                "glJournal": {"id": "GJ"}, "postingDate": _day(n), "description": f"Scaling entry {n}",
+                "glJournal": {"id": "EJ" if n % 4 == 0 else "GJ"}, "postingDate": _day(n),
+                "description": f"Scaling entry {n}",
                 "lines": [{"txnType": "debit", "txnAmount": _amount(n), "glAccount": {"id": "6000"}},
                           {"txnType": "credit", "txnAmount": _amount(n), "glAccount": {"id": "1000"}}]},
                 self.auth, conn)
@@ -520,33 +662,47 @@ class IntacctTenant:
         self.have = max(self.have, size)
         conn.close()
 
-    def query_run(self, seconds: float, indexed: bool = False) -> Run:
-        """`indexed`: a month of posting dates, newest first, one small page (read from the date index)."""
-        filters = [{"$between": {"postingDate": ["2025-03-01", "2025-03-31"]}}] if indexed else [
-            {"$gte": {"postingDate": "2025-06-01"}}, {"$eq": {"state": "posted"}},
-            {"$contains": {"description": "entry 1"}}]
-        body = json.dumps({"object": "general-ledger/journal-entry", "fields": ["key", "id", "postingDate", "state"],
-                           "filters": filters, "orderBy": [{"postingDate": "desc"}, {"key": "asc"}],
-                           "size": 25}).encode()
-        return wrk(self.port, "POST", f"{self.PREFIX}/services/core/query", self.auth, body, seconds, 1)
+
+def _codat_list(query: str | None, order_by: str | None = None, page: int = 2,
+                scans: bool = False) -> tuple[str, str, bytes, bool]:
+    from urllib.parse import quote
+    return _get(f"/data/journalEntries?page={page}&pageSize=25" + (f"&query={quote(query, safe='')}" if query else "")
+                + (f"&orderBy={order_by}" if order_by else ""), scans)
 
 
 class CodatTenant:
-    """Acme Trading's Xero connection, grown one push at a time (pushes settle at once by default)."""
+    """Acme Trading's Xero connection, grown one push at a time (pushes settle at once by default); every fourth
+    entry in journal GJ."""
+
+    PREFIX = "/codat/companies/{company}"
+    QUERIES = {
+        "Codat query, a week of postedOn": _codat_list("postedOn>=2025-03-01&&postedOn<2025-03-08"),
+        "Codat query, metadata.isDeleted": _codat_list("metadata.isDeleted=false"),
+        "Codat query, journalRef.id": _codat_list("journalRef.id=GJ"),
+        "Codat orderBy -postedOn": _codat_list(None, "-postedOn"),
+        "Codat journal-entry list (default order)": _codat_list(None, page=3),
+        "Codat query, text filter (scans)": _codat_list("postedOn>=2025-06-01&&description~entry 1", "-postedOn",
+                                                        scans=True),
+    }
 
     def __init__(self, port: int):
         from mock_server.cli import provider_credentials
         creds = provider_credentials("codat", f"http://{HOST}", root=True)
         self.port, self.company, self.connection, self.have = port, creds["company_id"], creds["connection_id"], 0
+        self.PREFIX = CodatTenant.PREFIX.format(company=self.company)
         self.auth = {"Authorization": creds["authorization"]}
+
+    def headers(self, method: str, path: str, body: bytes) -> dict[str, str]:
+        return self.auth
 
     def grow(self, size: int) -> None:
         conn = http.client.HTTPConnection(HOST, self.port, timeout=60)
-        path = f"/codat/companies/{self.company}/connections/{self.connection}/push/journalEntries"
+        path = f"{self.PREFIX}/connections/{self.connection}/push/journalEntries"
         for n in range(self.have, size):
             amount = float(_amount(n))  # a JSON number, as Codat wants; two decimals print exactly
             status, answer = call(self.port, "POST", path, {
                 "description": f"Scaling entry {n}", "postedOn": _day(n) + "T00:00:00",
+                **({"journalRef": {"id": "GJ"}} if n % 4 == 0 else {}),
                 "journalLines": [{"netAmount": amount, "accountRef": {"id": "6300"}},
                                  {"netAmount": -amount, "accountRef": {"id": "1000"}}]}, self.auth, conn)
             if status != 200:
@@ -554,38 +710,183 @@ class CodatTenant:
         self.have = max(self.have, size)
         conn.close()
 
-    def query_run(self, seconds: float, indexed: bool = False) -> Run:
-        """`indexed`: one week of posting dates, one small page (read from the date index)."""
-        from urllib.parse import quote
-        query = quote("postedOn>=2025-03-01&&postedOn<2025-03-08" if indexed
-                      else "postedOn>=2025-06-01&&description~entry 1", safe="")
-        path = (f"/codat/companies/{self.company}/data/journalEntries?page=2&pageSize=25&query={query}"
-                + ("" if indexed else "&orderBy=-postedOn"))
-        return wrk(self.port, "GET", path, self.auth, b"", seconds, 1)
+
+ADEN_YEAR = time.gmtime().tm_year  # the fixtures open a period for each month of the clock's year and the next
+
+
+class AdenTenant:
+    """The first fixture entity, grown one create at a time, dated this year and the next; every fourth entry
+    submitted for approval."""
+
+    PREFIX = "/aden/service/general-ledger"
+    QUERIES = {
+        "Aden journal-entry list, status and a month": _get(
+            f"/journal-entries?status=Pending+Approval&start_date={ADEN_YEAR}-03-01&end_date={ADEN_YEAR}-03-31"
+            "&offset=20&limit=20"),
+        "Aden journal-entry list (default order)": _get("/journal-entries?offset=40&limit=20"),
+    }
+
+    def __init__(self, port: int):
+        from mock_server.cli import provider_credentials
+        self.port, self.have = port, 0
+        self.auth = {"Authorization": provider_credentials("aden", f"http://{HOST}", root=True)["authorization"]}
+
+    def headers(self, method: str, path: str, body: bytes) -> dict[str, str]:
+        return self.auth
+
+    def grow(self, size: int) -> None:
+        conn = http.client.HTTPConnection(HOST, self.port, timeout=60)
+        for n in range(self.have, size):
+            amount = float(_amount(n))
+            status, answer = call(self.port, "POST", f"{self.PREFIX}/journal-entries", {
+                "journal_entry_id": f"S-{n}", "tran_date": f"{ADEN_YEAR + n % 2}{_day(n)[4:]}",
+                "memo": f"Scaling entry {n}",
+                "lines": [{"account_id": "6300", "debit": amount, "credit": 0},
+                          {"account_id": "1010", "debit": 0, "credit": amount}]}, self.auth, conn)
+            if status == 201 and n % 4 == 0:
+                status, answer = call(self.port, "POST", f"{self.PREFIX}/journal-entries/S-{n}/submit-for-approval",
+                                      {}, self.auth, conn)
+                status = 201 if status == 200 else status
+            if status != 201:
+                raise RuntimeError(f"Aden create answered {status}: {str(answer)[:300]}")
+        self.have = max(self.have, size)
+        conn.close()
 
 
 # -- main ----------------------------------------------------------------------------------------------------
 
+# -- restart -------------------------------------------------------------------------------------------------
+
+def restart_cost(args: argparse.Namespace, workdir: Path) -> list[str]:
+    """Issue 20 item 2: a COUNT server with --state-file takes `--changes` acknowledged creates (wrk, 4
+    connections), checkpointing every tenth of them; it is killed (-9) and started again on the same file, from
+    its last checkpoint plus the log after it, and once more replaying the whole log (--checkpoint-every 0).
+    The fork that starts each checkpoint is the only time requests wait for it: the server logs each pause.
+    The state file is on /dev/shm when there is one, so the run measures the mock rather than this disk's fsync."""
+    ensure_tools(need_prism=False)
+    count, changes = Count(), args.changes
+    place = Path("/dev/shm") if Path("/dev/shm").is_dir() else workdir
+    state = Path(tempfile.mkdtemp(prefix="ledger-mock-restart-", dir=place))
+    log = workdir / "restart.log"
+
+    def serving(every: int) -> Callable[[int], list[str]]:
+        return lambda port: [*_serving("count")(port)[:-2], "--log-level", "info", "--state-file",
+                             str(state / "state.log"), "--checkpoint-every", str(every)]
+
+    body = json.dumps(ENTRY).encode()
+    listing = "/count/partners/journal-entries?page=1&limit=1"
+
+    def ready(port: int) -> bool:
+        return call(port, "GET", listing, headers=count.headers("GET", "/partners/journal-entries?page=1&limit=1"))[
+            0] == 200
+
+    server = Server("ledger-mock", serving(max(1, changes // 10)), log)
+    lines = [f"## Restarts after {changes:,} acknowledged changes (--state-file, checkpoint every "
+             f"{max(1, changes // 10):,})", ""]
+    try:
+        server.start(ready)
+        written, worst_ms = 0, 0.0
+        while written < changes:
+            run = wrk(server.port, "POST", "/count" + CREATE_PATH, count.headers("POST", CREATE_PATH, body), body,
+                      min(20.0, max(1.0, (changes - written) / 1500)), 4)
+            worst_ms = max(worst_ms, run.p99_ms)
+            written = sum(1 for _ in (state / "state.log").open("rb")) - 1
+        running = server.memory()
+        time.sleep(1)  # the last checkpoint's child
+        os.killpg(server.process.pid, signal.SIGKILL)
+        server.process.wait()
+        pauses = [float(p) for p in re.findall(r"changes paused ([\d.]+) ms for the fork", log.read_text())]
+        resumed = Server("ledger-mock", serving(max(1, changes // 10)), log)
+        resumed_s = resumed.start(ready, timeout=600)
+        after = resumed.memory()
+        resumed.stop()
+        replayed = Server("ledger-mock", serving(0), log)
+        replayed_s = replayed.start(ready, timeout=1200)
+        replayed.stop()
+    finally:
+        server.stop()
+        shutil.rmtree(state, ignore_errors=True)
+    lines += [f"- {written:,} changes written; checkpoints taken: {len(pauses)}; p99 of the writes meanwhile: "
+              f"{worst_ms:.1f} ms (worst run)",
+              "- " + verdict("restart from a checkpoint, to the first answer", f"{resumed_s:.2f} s", "<= 5 s",
+                             resumed_s <= 5),
+              "- " + verdict("RSS after that restart / before the kill",
+                             f"{after.rss_mib:.0f} / {running.rss_mib:.0f} MiB = {after.rss_mib / running.rss_mib:.2f}",
+                             "<= 2", after.rss_mib <= 2 * running.rss_mib),
+              "- " + verdict("longest pause of requests for a checkpoint (the fork)",
+                             f"{max(pauses, default=0):.1f} ms", "<= 50 ms", bool(pauses) and max(pauses) <= 50),
+              f"- the same restart replaying the whole log instead: {replayed_s:.2f} s"]
+    return lines
+
+
+# -- tenants -------------------------------------------------------------------------------------------------
+
+def tenant_cost(args: argparse.Namespace, workdir: Path) -> list[str]:
+    """Issue 20 item 4: what the pytest plugin pays for isolation. POST /_mock/tenants (what
+    `ledger_mock_tenant` calls) p50 per provider over `--reps` x 20 tenants, on one server serving all four;
+    then one COUNT tenant grown to `--reset-size` entries and reset (POST /_mock/reset with its tenant)."""
+    server = Server("ledger-mock", lambda port: [sys.executable, "-m", "mock_server.cli", "serve", "--port", str(port),
+                                                 "--no-rate-limit", "--log-level", "warning",
+                                                 "--max-tenants", "100000"], workdir / "tenants.log")
+    lines = ["## Tenants for tests (the pytest plugin)", ""]
+    try:
+        server.start(lambda port: call(port, "GET", "/_mock/tenants")[0] == 200)
+        conn = http.client.HTTPConnection(HOST, server.port, timeout=60)
+        for provider in ("count", "aden", "codat", "intacct"):
+            times = []
+            for n in range(20 * args.reps):
+                started = time.perf_counter()
+                status, _ = call(server.port, "POST", "/_mock/tenants", {"provider": provider}, conn=conn)
+                times.append((time.perf_counter() - started) * 1000)
+                assert status == 201, status
+            p50 = statistics.median(times)
+            lines.append("- " + verdict(f"fresh {provider} tenant p50", f"{p50:.2f} ms", "<= 5 ms", p50 <= 5))
+        status, tenant = call(server.port, "POST", "/_mock/tenants", {"provider": "count", "name": "grown"}, conn=conn)
+        grown = CountTenant(server.port, tenant)
+        grown.grow(args.reset_size)
+        started = time.perf_counter()
+        status, _ = call(server.port, "POST", "/_mock/reset", {"provider": "count", "tenant": tenant["tenant"]},
+                         conn=conn)
+        reset_ms = (time.perf_counter() - started) * 1000
+        assert status == 200, status
+        lines.append("- " + verdict(f"reset of one tenant with {args.reset_size:,} entries", f"{reset_ms:.0f} ms",
+                                    "<= 100 ms", reset_ms <= 100))
+    finally:
+        server.stop()
+    return lines
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("part", choices=["compare", "coverage", "scaling", "all", "smoke"], nargs="?", default="all")
+    parser.add_argument("part", choices=["compare", "coverage", "proxy", "scaling", "restart", "tenants", "all",
+                                         "smoke"], nargs="?",
+                        default="all")
     parser.add_argument("--duration", type=float, default=10, help="seconds per measured load run")
     parser.add_argument("--warmup", type=float, default=3, help="seconds of unrecorded load before measuring")
     parser.add_argument("--reps", type=int, default=3, help="repetitions (starts and load runs)")
     parser.add_argument("--connections", type=int, default=10, help="concurrent connections of the compare runs")
     parser.add_argument("--sizes", default="1000,10000,100000", help="tenant sizes for scaling")
+    parser.add_argument("--changes", type=int, default=100_000, help="acknowledged changes before the restart")
+    parser.add_argument("--reset-size", type=int, default=10_000, help="entries of the tenant that is reset")
     parser.add_argument("--out", type=Path, help="also write the report (markdown) here")
     args = parser.parse_args()
     if args.part == "smoke":
-        args.duration, args.warmup, args.reps, args.sizes = 1, 1, 1, "50,150"
+        args.duration, args.warmup, args.reps, args.sizes, args.changes, args.reset_size = 1, 1, 1, "50,150", 300, 200
     with tempfile.TemporaryDirectory(prefix="ledger-mock-bench-") as tmp:
         report = [f"machine: {os.cpu_count()} cores, {sys.platform}, Python {sys.version.split()[0]}", ""]
         if args.part in ("compare", "all", "smoke"):
             report += compare(args, Path(tmp)) + [""]
         if args.part in ("coverage", "all", "smoke"):
             report += coverage_cost(args) + [""]
+        if args.part in ("proxy", "all", "smoke"):
+            report += proxy_cost(args, Path(tmp)) + [""]
         if args.part in ("scaling", "all", "smoke"):
-            report += scaling(args, Path(tmp))
+            report += scaling(args, Path(tmp)) + [""]
+        if args.part in ("restart", "all", "smoke"):
+            report += restart_cost(args, Path(tmp)) + [""]
+        if args.part in ("tenants", "all", "smoke"):
+            report += tenant_cost(args, Path(tmp)) + [""]
+        report += verdict_table()
         text = "\n".join(report)
         print("\n" + text)
         if args.out:

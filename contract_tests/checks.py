@@ -65,8 +65,8 @@ def money_fields(names: frozenset[str]) -> Check:
     def money_fields_are_two_decimal_amounts(ctx: Any, response: Any, case: Any) -> None:
         if response.status_code >= 300:
             return
-        for path, value in _walk(_json(response), ""):
-            if path.rsplit("/", 1)[-1] not in names or value is None or isinstance(value, (dict, list)):
+        for path, value in _walk(_json(response), "", names):
+            if value is None or isinstance(value, (dict, list)):
                 continue  # a schema-like description of a money field (Codat's create model) is no amount
             if isinstance(value, str) and MONEY_TEXT.match(value):
                 continue
@@ -153,11 +153,18 @@ def _resolve(body: Any, expression: str) -> Any:
     return node
 
 
-def _walk(node: Any, path: str):
+def _walk(node: Any, path: str, names: frozenset[str], found: list | None = None) -> list[tuple[str, Any]]:
+    """(path, value) of every member named one of `names`, at any depth, in document order. Paths are spelt out
+    only for containers and matches, and no generator chain is built: the proxy runs this on every answer."""
+    found = [] if found is None else found
     if isinstance(node, dict):
         for key, value in node.items():
-            yield f"{path}/{key}", value
-            yield from _walk(value, f"{path}/{key}")
+            if key in names:
+                found.append((f"{path}/{key}", value))
+            if isinstance(value, (dict, list)):
+                _walk(value, f"{path}/{key}", names, found)
     elif isinstance(node, list):
         for index, value in enumerate(node):
-            yield from _walk(value, f"{path}/{index}")
+            if isinstance(value, (dict, list)):
+                _walk(value, f"{path}/{index}", names, found)
+    return found

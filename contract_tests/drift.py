@@ -14,12 +14,14 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Mapping
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from mock_server.spec import load_document
 
+from .findings import Entry, html_page
+
 METHODS = ("get", "put", "post", "delete", "patch")
-MAX_DEPTH = 8  # vendor schemas nest deeply and recursively; clients rarely read past this
+MAX_DEPTH = 10  # fields inside fields (`results[].journalLines[].tracking.recordRefs[].id` is 9 deep)
 
 
 @dataclass(frozen=True)
@@ -57,27 +59,50 @@ class Document:
     def resolve(self, node: Any) -> Any:
         seen = 0
         while isinstance(node, dict) and "$ref" in node and seen < 20:
-            target: Any = self.raw
-            for part in node["$ref"].split("#", 1)[-1].strip("/").split("/"):
-                target = target.get(part.replace("~1", "/").replace("~0", "~"), {}) if isinstance(target, dict) else {}
-            node, seen = target, seen + 1
+            node, seen = self.pointer(node["$ref"]), seen + 1
         return node
 
-    def fields(self, schema: Any, prefix: str = "", required: bool = True, depth: int = 0) -> dict[str, Field]:
-        """Flatten a schema into dot paths (`lines[].txnAmount`) with their types, enums and requiredness."""
+    def pointer(self, ref: str) -> Any:
+        """The node a local reference names: an RFC 6901 pointer in a URI fragment (percent-decoded first),
+        through mappings and lists alike. A reference that names nothing is an error, not an empty schema: read
+        as empty, every field behind it would be reported as missing at the vendor."""
+        document, _, fragment = ref.partition("#")
+        if document:
+            raise ValueError(f"{ref}: references to other files are not followed")
+        target: Any = self.raw
+        for token in unquote(fragment).split("/")[1:]:
+            token = token.replace("~1", "/").replace("~0", "~")
+            try:
+                target = target[int(token) if isinstance(target, list) else token]
+            except (KeyError, IndexError, TypeError, ValueError):
+                raise ValueError(f"{ref}: names nothing in the document (at `{token}`)") from None
+        return target
+
+    def fields(self, schema: Any, prefix: str = "", required: bool = True, depth: int = 0,
+               expanding: frozenset[str] = frozenset()) -> dict[str, Field]:
+        """Flatten a schema into dot paths (`lines[].txnAmount`) with their types, enums and requiredness.
+
+        `depth` counts fields, not the `allOf` and references a vendor composes one field from; `expanding` holds
+        those references, so a schema composed of itself ends (one that nests itself ends at MAX_DEPTH)."""
+        ref = schema.get("$ref") if isinstance(schema, dict) else None
+        if ref in expanding:
+            return {}
+        expanding = expanding | {ref} if ref else expanding
         schema = self.resolve(schema) or {}
         if depth > MAX_DEPTH or not isinstance(schema, dict):
             return {}
         out: dict[str, Field] = {}
         for key in ("allOf", "oneOf", "anyOf"):
             for part in schema.get(key, []):
-                for path, found in self.fields(part, prefix, required and key == "allOf", depth + 1).items():
+                for path, found in self.fields(part, prefix, required and key == "allOf", depth,
+                                               expanding).items():
                     out[path] = _merge(out.get(path), found)
         types = schema.get("type", [])
         types = frozenset([types] if isinstance(types, str) else types) - {"null"}
         if schema.get("nullable") or "properties" in schema:
             types |= {"object"} if "properties" in schema else set()
-        enum = frozenset(map(str, schema["enum"])) if "enum" in schema else None
+        # a `null` among the values is the field's nullability, dropped with the `null` type above
+        enum = frozenset(str(v) for v in schema["enum"] if v is not None) if "enum" in schema else None
         if prefix and (types or enum):
             out[prefix] = _merge(out.get(prefix), Field(types, enum, required))
         must = set(schema.get("required", []))
@@ -176,21 +201,47 @@ def _field(label: str, where: str, path: str, ours: Field, theirs: Field, *, sen
 
 
 def render(ours_path: Path, vendor_paths: list[Path], differences: list[Difference], counts: dict[str, int]) -> str:
-    breaking = [d for d in differences if d.breaking]
-    lines = [f"# Static drift: `{ours_path.name}` against {', '.join(f'`{p.name}`' for p in vendor_paths)}", "",
-             f"Summary: {counts['ours']} operations in our spec, {counts['compared']} also in the vendor's "
-             f"({counts['vendor_only']} vendor operations we do not mock); {len(differences)} differences, "
-             f"{len(breaking)} breaking for a client written against our spec.", ""]
+    grouped = _grouped(differences)
+    lines = [f"# {_title(ours_path, vendor_paths)}", "", _summary(differences, counts), ""]
+    if grouped:
+        lines += ["| operation | breaking | not breaking |", "|---|---|---|"]
+        lines += [f"| {operation} | {sum(d.breaking for d in found)} | {sum(not d.breaking for d in found)} |"
+                  for operation, found in grouped]
+        lines.append("")
+    for operation, found in grouped:
+        lines += [f"## {operation}", "", "| where | difference | breaking |", "|---|---|---|"]
+        lines += [f"| {d.where} | {d.what} | {'yes' if d.breaking else 'no'} |" for d in found]
+        lines.append("")
+    return "\n".join(lines)
+
+
+def render_html(ours_path: Path, vendor_paths: list[Path], differences: list[Difference],
+                counts: dict[str, int]) -> str:
+    entries = [Entry(operation, "breaking" if d.breaking else "not breaking", f"{d.where}: {d.what}")
+               for operation, found in _grouped(differences) for d in found]
+    return html_page(_title(ours_path, vendor_paths).replace("`", ""), "",
+                     [_summary(differences, counts)], entries, alarm=any(d.breaking for d in differences),
+                     kinds=("breaking", "not breaking"))
+
+
+def _title(ours_path: Path, vendor_paths: list[Path]) -> str:
+    return f"Static drift: `{ours_path.name}` against {', '.join(f'`{p.name}`' for p in vendor_paths)}"
+
+
+def _summary(differences: list[Difference], counts: dict[str, int]) -> str:
+    return (f"Summary: {counts['ours']} operations in our spec, {counts['compared']} also in the vendor's "
+            f"({counts['vendor_only']} vendor operations we do not mock); {len(differences)} differences, "
+            f"{sum(d.breaking for d in differences)} breaking for a client written against our spec.")
+
+
+def _grouped(differences: list[Difference]) -> list[tuple[str, list[Difference]]]:
+    """Operations with the most breaking differences first; in each, breaking rows first."""
     by_operation: dict[str, list[Difference]] = {}
     for difference in differences:
         by_operation.setdefault(difference.operation, []).append(difference)
-    for operation, found in sorted(by_operation.items(), key=lambda item: (-sum(d.breaking for d in item[1]),
-                                                                           item[0])):
-        lines += [f"## {operation}", "", "| where | difference | breaking |", "|---|---|---|"]
-        lines += [f"| {d.where} | {d.what} | {'yes' if d.breaking else 'no'} |"
-                  for d in sorted(_collapsed(found), key=lambda d: (not d.breaking, d.where, d.what))]
-        lines.append("")
-    return "\n".join(lines)
+    return [(operation, sorted(_collapsed(found), key=lambda d: (not d.breaking, d.where, d.what)))
+            for operation, found in sorted(by_operation.items(), key=lambda item: (-sum(d.breaking for d in item[1]),
+                                                                                   item[0]))]
 
 
 def _collapsed(found: list[Difference]) -> list[Difference]:

@@ -1,8 +1,11 @@
-"""What a contract run found, and the reports made from it: Markdown and HTML grouped by operation."""
+"""What a contract run found, and the reports made from it: Markdown and HTML, a summary table first, then the
+findings grouped by operation (the HTML page is shared with `ledger-mock drift`)."""
 
 from __future__ import annotations
 
 import html
+import json
+import re
 import shlex
 from collections import Counter
 from dataclasses import dataclass, field
@@ -77,10 +80,15 @@ class Run:
     def markdown(self) -> str:
         lines = [f"# Contract drift report: {self.provider}", "", f"Target: `{self.base_url}`", "",
                  *(f"{line}\n" for line in self.summary().splitlines())]
+        if self.findings:
+            lines += ["| operation | kind of finding | findings |", "|---|---|---|"]
+            lines += [f"| {op} | {check} | {n} |" for (op, check), n in
+                      sorted(Counter((f.operation, f.check) for f in self.findings).items())]
+            lines.append("")
         for operation, findings in self.by_operation().items():
             lines += [f"## {operation}", ""]
             for f in findings:
-                lines += [f"### {f.check}", "", "```", f.message, "```", "",
+                lines += [f"### {f.check}: {headline(f.message)}", "", "```", f.message, "```", "",
                           f"Sent: `{f.request}`", ""]
                 if f.request_body:
                     lines += ["```json", f.request_body, "```", ""]
@@ -92,22 +100,90 @@ class Run:
         return "\n".join(lines) + "\n"
 
     def html(self) -> str:
-        parts = [f"<!doctype html><meta charset=utf-8><title>Contract drift: {html.escape(self.provider)}</title>",
-                 "<style>body{font:14px system-ui;margin:2em;max-width:70em}pre{background:#f5f5f5;padding:.6em;"
-                 "overflow:auto}h2{border-bottom:1px solid #ccc}.ok{color:#070}.drift{color:#a00}</style>",
-                 f"<h1>Contract drift report: {html.escape(self.provider)}</h1>",
-                 f"<p>Target: <code>{html.escape(self.base_url)}</code></p>",
-                 *(f"<p class={'drift' if self.findings and not n else 'ok'}>{html.escape(line)}</p>"
-                   for n, line in enumerate(self.summary().splitlines()))]
-        for operation, findings in self.by_operation().items():
-            parts.append(f"<h2>{html.escape(operation)}</h2>")
-            for f in findings:
-                parts += [f"<h3>{html.escape(f.check)}</h3><pre>{html.escape(f.message)}</pre>",
-                          f"<p>Sent <code>{html.escape(f.request)}</code></p>",
-                          f"<pre>{html.escape(f.request_body)}</pre>" if f.request_body else "",
-                          f"<p>Got <b>{f.status}</b></p><pre>{html.escape(f.response_body)}</pre>",
-                          f"<p>Reproduce</p><pre>{html.escape(f.curl)}</pre>"]
-        return "\n".join(parts) + "\n"
+        entries = [Entry(f.operation, f.check, headline(f.message), str(f.status or ""), (
+            ("Why", f.message, "why"),
+            ("Exchange", "\n\n".join(filter(None, (f.request, _pretty(f.request_body),
+                                                     f"→ {f.status}" if f.status else "", _pretty(f.response_body)))),
+             "exchange"),
+            ("Reproduce", f.curl, "curl"))) for f in sorted(self.findings, key=lambda f: (f.operation, f.check))]
+        return html_page(f"Contract drift report: {self.provider}", self.base_url, self.summary().splitlines(),
+                         entries, alarm=bool(self.findings))
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One line of an HTML report: what differs, in which operation, and what is one click away."""
+    operation: str
+    kind: str
+    headline: str
+    status: str = ""
+    parts: tuple[tuple[str, str, str], ...] = ()  # (label, preformatted text, css class)
+
+
+def headline(message: str) -> str:
+    """The line that names what differs: a message's first paragraph (`"name" is a required property`;
+    `Received: 200 · Documented: 201, 400`), on one line."""
+    first = message.strip().split("\n\n", 1)[0]
+    line = " · ".join(part.strip() for part in first.splitlines() if part.strip())
+    return line if len(line) <= 200 else line[:199] + "…"
+
+
+def html_page(title: str, target: str, summary: Iterable[str], entries: Iterable[Entry], *, alarm: bool,
+              kinds: Iterable[str] = ()) -> str:
+    """A self-contained page (no external assets: it opens offline): a table of operation by kind of finding
+    whose counts link to the findings, then each finding collapsed to one line, its detail one click away."""
+    entries = list(entries)
+    operations = list(dict.fromkeys(e.operation for e in entries))
+    kinds = list(dict.fromkeys([*kinds, *(e.kind for e in entries)]))
+    counts = Counter((e.operation, e.kind) for e in entries)
+    esc = html.escape
+    parts = [f"<!doctype html><meta charset=utf-8><title>{esc(title)}</title><style>{_STYLE}</style>",
+             f"<h1>{esc(title)}</h1>", *([f"<p>Target: <code>{esc(target)}</code></p>"] if target else []),
+             *(f"<p class={'drift' if alarm and not n else 'ok'}>{esc(line)}</p>" for n, line in enumerate(summary))]
+    if entries:
+        parts.append("<table id=summary><thead><tr><th>operation</th>"
+                     + "".join(f"<th>{esc(kind)}</th>" for kind in kinds) + "</tr></thead><tbody>")
+        for i, operation in enumerate(operations):
+            cells = "".join(f"<td><a href='#op{i}-k{j}'>{counts[operation, kind]}</a></td>"
+                            if counts[operation, kind] else "<td></td>" for j, kind in enumerate(kinds))
+            parts.append(f"<tr><th><a href='#op{i}'>{esc(operation)}</a></th>{cells}</tr>")
+        parts.append("</tbody></table>")
+    for i, operation in enumerate(operations):
+        parts.append(f"<section id=op{i}><h2>{esc(operation)}</h2>")
+        for j, kind in enumerate(kinds):
+            found = [e for e in entries if e.operation == operation and e.kind == kind]
+            if not found:
+                continue
+            parts.append(f"<div class=kind id=op{i}-k{j}><h3>{esc(kind)} ({len(found)})</h3>")
+            for e in found:
+                status = f"<span class=status>{esc(e.status)}</span> " if e.status else ""
+                line = f"{status}<span class=line>{_code(esc(e.headline))}</span>"
+                if not e.parts:
+                    parts.append(f"<p class=entry>{line}</p>")
+                    continue
+                parts.append(f"<details class=finding><summary>{line}</summary>" + "".join(
+                    f"<h4>{esc(label)}</h4><pre class={css}>{esc(text)}</pre>" for label, text, css in e.parts if text)
+                    + "</details>")
+            parts.append("</div>")
+        parts.append("</section>")
+    parts.append(f"<script>{_SCRIPT}</script>")
+    return "\n".join(parts) + "\n"
+
+
+_STYLE = ("body{font:14px system-ui;margin:2em;max-width:80em}h2{border-bottom:1px solid #ccc;margin-top:1.6em}"
+          "pre{background:#f5f5f5;padding:.6em;white-space:pre-wrap;overflow-wrap:anywhere;margin:.2em 0 .8em}"
+          "h3{font-size:1em;margin:.8em 0 .3em}h4{margin:.6em 0 0;font-size:.9em}.ok{color:#070}.drift{color:#a00}"
+          "table{border-collapse:collapse}th,td{border:1px solid #ccc;padding:.25em .6em}td{text-align:right}"
+          "thead th{font-weight:normal;font-size:.9em}tbody th{text-align:left;font-weight:normal}"
+          "summary{cursor:pointer;white-space:nowrap;overflow:hidden;text-overflow:ellipsis}"
+          "details,.entry{margin:.15em 0}details[open]{border-left:3px solid #ccc;padding-left:.6em}"
+          ".status{font-family:monospace;background:#eee;padding:0 .3em}:target{background:#fffbe0}")
+# A link opens the findings it leads to (the browser then scrolls there), as does opening the page at one.
+_SCRIPT = ("function reveal(id){var t=document.getElementById(id);if(!t)return;"
+           "if(t.tagName==='DETAILS')t.open=true;t.querySelectorAll('details').forEach(function(d){d.open=true})}"
+           "document.addEventListener('click',function(e){var a=e.target.closest('a[href^=\"#\"]');"
+           "if(a)reveal(decodeURIComponent(a.hash.slice(1)))});"
+           "if(location.hash)reveal(decodeURIComponent(location.hash.slice(1)));")
 
 
 def curl(request: Any) -> str:
@@ -123,6 +199,18 @@ def curl(request: Any) -> str:
     if body:
         parts += ["--data-raw", body]
     return " ".join(shlex.quote(p) for p in parts)
+
+
+def _pretty(body: str) -> str:
+    """A JSON body indented, so the field that differs is found by eye; anything else (cut short) as it is."""
+    try:
+        return json.dumps(json.loads(body), indent=2, ensure_ascii=False)
+    except ValueError:
+        return body
+
+
+def _code(escaped: str) -> str:
+    return re.sub(r"`([^`]+)`", r"<code>\1</code>", escaped)
 
 
 def _text(data: Any, limit: int | None = MAX_BODY) -> str:

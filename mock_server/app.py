@@ -58,6 +58,7 @@ def create_app(config: Config | None = None) -> Flask:
 
     mock.replay(mock.pending)  # last: replaying serves requests, so the app must be complete
     mock.pending = []
+    mock.checkpoint_if_due()  # a long replay now is a long restart next time
     return app
 
 

@@ -43,13 +43,17 @@ def main() -> None:
               help="Bearer token for /_mock calls [none on localhost; generated and printed otherwise]")
 @click.option("--state-file", type=click.Path(dir_okay=False, path_type=Path),
               help="Keep state across restarts: every accepted change is written here before it is answered")
+@click.option("--checkpoint-every", default=10_000, show_default=True, type=click.IntRange(0),
+              help="With --state-file: checkpoint the state every N changes, so a restart replays only the "
+                   "changes since (0: never; every restart replays the whole log)")
 @click.option("--max-tenants", default=1000, show_default=True, type=click.IntRange(0),
               help="Tenants POST /_mock/tenants may make (DELETE /_mock/tenants/{tenant} frees them)")
 @click.option("--body-timeout", default=30.0, show_default=True, type=click.FloatRange(0.1, 3600),
               help="Seconds a request body may take to arrive (plus one per MiB), then 408")
 def serve(host: str, port: int, fixtures: Path | None, providers: str | None, root_provider: str | None, seed: int,
           freeze_time: datetime | None, no_rate_limit: bool, no_coverage: bool, strict: bool, threads: int, log_level: str,
-          admin_token: str | None, state_file: Path | None, max_tenants: int, body_timeout: float) -> None:
+          admin_token: str | None, state_file: Path | None, checkpoint_every: int, max_tenants: int,
+          body_timeout: float) -> None:
     """Serve the mock (all providers under /<provider>, or one at its root)."""
     import secrets
 
@@ -67,7 +71,8 @@ def serve(host: str, port: int, fixtures: Path | None, providers: str | None, ro
                     rate_limiting=not no_rate_limit, coverage=not no_coverage, validate_responses=strict,
                     refuse_ignored=strict,
                     public_base_url=f"http://{host}:{port}", admin_token=admin_token, log_level=log_level,
-                    state_file=state_file.resolve() if state_file else None, max_tenants=max_tenants,
+                    state_file=state_file.resolve() if state_file else None, checkpoint_every=checkpoint_every,
+                    max_tenants=max_tenants,
                     body_timeout_s=body_timeout)
     base = _reachable(host, port)
 
@@ -316,24 +321,61 @@ def contract(provider: str, base_url: str | None, credential_pairs: tuple[str, .
 
 @main.command()
 @click.option("--provider", required=True)
+@click.option("--target", required=True, help="The provider's base URL the client would use, e.g. "
+                                              "https://dev-api.getcount.com or http://127.0.0.1:8080/count")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8081, show_default=True, type=int)
+@click.option("--junit-xml", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--report", type=click.Path(dir_okay=False, path_type=Path), help="Markdown drift report")
+@click.option("--html-report", type=click.Path(dir_okay=False, path_type=Path), help="HTML drift report")
+@click.option("--drift-header", is_flag=True, help="Answer with X-Ledger-Mock-Drift: 0, or the exchange's number "
+                                                  "of findings and the first")
+def proxy(provider: str, target: str, host: str, port: int, junit_xml: Path | None, report: Path | None,
+          html_report: Path | None, drift_header: bool) -> None:
+    """Forward a client's traffic to TARGET unchanged, checking every exchange against our PROVIDER spec; the
+    reports are written when stopped (Ctrl-C, SIGTERM); exit 1 on drift."""
+    from contract_tests.proxy import serve as run
+
+    from .server import PortInUse
+
+    try:
+        code, found = run(provider, target, host=host, port=port, report=report, html_report=html_report,
+                          junit_xml=junit_xml, drift_header=drift_header)
+    except (LookupError, ValueError) as exc:
+        raise click.UsageError(str(exc)) from None
+    except PortInUse as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(found.summary())
+    sys.exit(code)
+
+
+@main.command()
+@click.option("--provider", required=True)
 @click.option("--vendor-spec", "vendor_specs", required=True, multiple=True,
               type=click.Path(exists=True, dir_okay=False, path_type=Path), help="Vendor OpenAPI file (repeatable)")
 @click.option("--report", type=click.Path(dir_okay=False, path_type=Path), help="Write the Markdown here too")
+@click.option("--html-report", type=click.Path(dir_okay=False, path_type=Path), help="HTML drift report")
 @click.option("--fail-on-breaking", is_flag=True, help="Exit 1 when a breaking difference is found")
-def drift(provider: str, vendor_specs: tuple[Path, ...], report: Path | None, fail_on_breaking: bool) -> None:
+def drift(provider: str, vendor_specs: tuple[Path, ...], report: Path | None, html_report: Path | None,
+          fail_on_breaking: bool) -> None:
     """Compare our spec for PROVIDER with a vendor-published one, operation by operation."""
-    from contract_tests.drift import compare, render
+    from contract_tests.drift import compare, render, render_html
 
     from . import providers
 
     if provider not in providers.names():
         raise click.UsageError(f"no provider {provider!r}; installed: {', '.join(providers.names())}")
     ours = providers.load(provider).spec_path()
-    differences, counts = compare(ours, vendor_specs)
+    try:
+        differences, counts = compare(ours, vendor_specs)
+    except ValueError as exc:  # a reference that names nothing: a report would be built on a hole
+        raise click.ClickException(str(exc)) from None
     text = render(ours, list(vendor_specs), differences, counts)
     click.echo(text)
     if report:
         report.write_text(text, encoding="utf-8")
+    if html_report:
+        html_report.write_text(render_html(ours, list(vendor_specs), differences, counts), encoding="utf-8")
     sys.exit(1 if fail_on_breaking and any(d.breaking for d in differences) else 0)
 
 
@@ -394,6 +436,44 @@ def coverage_report(url: str, provider: str | None, tenant: str | None, fmt: str
         if reached < fail_under:
             click.echo(f"coverage {reached:.2f}% is under --fail-under {fail_under:g}%", err=True)
             sys.exit(1)
+
+
+@main.command()
+@click.option("--provider", required=True)
+@click.option("--base-url", required=True, help="The tenant's API root, e.g. https://api.codat.io or "
+                                                "http://127.0.0.1:8080/codat")
+@click.option("--credential", "credential_pairs", multiple=True, metavar="KEY=VALUE",
+              help="Provider credential to read with (repeatable); else LEDGER_MOCK_<PROVIDER>_<KEY>. Never written")
+@click.option("--tenant", default="snapshot", show_default=True,
+              help="The copy's name; its mock-only credentials are derived from it")
+@click.option("--output", type=click.Path(dir_okay=False, path_type=Path), help="Fixtures file to write [stdout]")
+@click.option("--max-wait", default=120.0, show_default=True, type=click.FloatRange(0), metavar="SECONDS",
+              help="How long one request's 429s are waited out (Retry-After, else the provider's documented limit)")
+def snapshot(provider: str, base_url: str, credential_pairs: tuple[str, ...], tenant: str, output: Path | None,
+             max_wait: float) -> None:
+    """Copy a tenant into a fixtures file through the provider's read API, for `serve --fixtures`."""
+    from contract_tests.snapshot import SnapshotError, take
+
+    given = dict(pair.split("=", 1) for pair in credential_pairs)
+    try:
+        text, copy, session = take(provider, base_url, given, tenant=tenant, max_wait=max_wait)
+    except (LookupError, ValueError) as exc:
+        raise click.UsageError(str(exc)) from None
+    except (SnapshotError, OSError) as exc:  # requests' connection errors are OSErrors
+        raise click.ClickException(str(exc)) from None
+    if output:
+        output.write_text(text, encoding="utf-8")
+    else:
+        click.echo(text, nl=False)
+    waited = f"; waited {sum(session.waits):.1f} s for rate limits ({len(session.waits)} 429s)" if session.waits else ""
+    where = output or "THE_FILE"
+    click.echo(f"read {', '.join(f'{n} {kind}' for kind, n in copy.counts.items())} in {session.budget.sent} "
+               f"requests{waited}", err=True)
+    click.echo("\n".join(["not readable, so written as defaults:", *(f"  - {line}" for line in copy.defaults)]),
+               err=True)
+    click.echo(f"serve it: ledger-mock serve --fixtures {where}\n"
+               f"its credentials (mock-only, from the tenant name {tenant!r}; none you read with is in the file): "
+               f"ledger-mock credentials --provider {provider} --fixtures {where}", err=True)
 
 
 if __name__ == "__main__":

@@ -26,3 +26,4 @@ class Config:
     admin_token: str | None = None  # required on /_mock calls when set
     log_level: str = "info"  # the one structured line per request is logged at info
     state_file: Path | None = None  # durable write log, replayed at start
+    checkpoint_every: int = 10_000  # changes between checkpoints of the state (checkpoint.py); 0: none

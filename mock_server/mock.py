@@ -12,6 +12,7 @@ is put back as it was and the caller gets an error.
 from __future__ import annotations
 
 import gc
+import logging
 import threading
 import zlib
 from contextlib import contextmanager
@@ -29,6 +30,7 @@ from .coverage import Coverage
 from .errors import ApiError
 from .faults import FaultError, Faults
 from .journal import RequestJournal
+from .checkpoint import Checkpoints, Found
 from .persistence import FORMAT, StateFileError, Unwritable, WriteLog, body_of, check
 from .providers import Provider, Runtime
 from .spec import Spec, check_handlers
@@ -109,10 +111,14 @@ class Mock:
         self.write_lock = threading.RLock()
         self.faults = Faults(self.runtime.clock, self.runtime.ids, config.seed)
         self.writes = WriteLog(config.state_file)
+        self.checkpoints = Checkpoints(config, selected) if config.state_file and config.checkpoint_every else None
+        found = self.checkpoints.find() if self.checkpoints else None
         # What the log starts from: the fixtures and seed the state file was begun with (a state file does not
         # depend on how the server is started later), else the configuration's. As JSON has them either way.
-        header, self.pending = self.writes.open({"format": FORMAT, "seed": config.seed, "fixtures": _jsonable(fixtures),
-                                                 "at": self.runtime.clock.now().isoformat()})
+        # `pending`: the records to replay, those after the checkpoint when one covers the rest.
+        header, self.pending, resumed = self.writes.open(
+            {"format": FORMAT, "seed": config.seed, "fixtures": _jsonable(fixtures),
+             "at": self.runtime.clock.now().isoformat()}, found)
         self.seed: int | None = header["seed"]
         self.base_fixtures: Mapping[str, Any] = header["fixtures"]
         # When the fixtures were first built: every rebuild (restart, reset, import) builds them at this instant
@@ -132,6 +138,28 @@ class Mock:
             self.mounts["" if name == config.root_provider else f"/{name}"] = name
             self.providers[name] = self._build(name)
         self.admin: Provider | None = None  # the operator's API (admin.Admin), set by the app that serves this
+        if resumed:
+            self._resume(found)
+
+    def _resume(self, found: Found) -> None:
+        """The state the checkpoint holds, or (when it cannot be read) every record of the log to replay."""
+        state = found.state(self)
+        if state is None:
+            self.pending = self.writes.records
+            return
+        logging.getLogger("ledger_mock").info("%s: the state after %d changes; replaying the %d after them",
+                                              found.path, found.records, len(self.pending))
+        self.providers.update(state["providers"])
+        self.created, self.fixtures = state["created"], state["fixtures"]
+        self.runtime.clock.restore(state["clock"])
+        self.runtime.ids.restore(state["ids"])
+        self.faults.restore(state["faults"])
+        self.checkpoints.mark = found.records
+
+    def checkpoint_if_due(self) -> None:
+        """Called holding the write lock, after a change reached the log."""
+        if self.checkpoints and self.checkpoints.due(len(self.writes)):
+            self.checkpoints.take(self)
 
     @property
     def replaying(self) -> bool:
@@ -342,6 +370,9 @@ class Mock:
         except Unwritable as exc:
             raise ApiError(503, "service_unavailable", f"The state file cannot be written ({exc}); nothing was "
                                                        "changed.") from None
+        if self.checkpoints:  # the last checkpoint names a log that is gone: the next is due as soon as it fills
+            self.checkpoints.mark = 0
+            self.checkpoint_if_due()
 
     def _header(self) -> dict[str, Any]:
         return {"format": FORMAT, "seed": self.seed, "fixtures": _jsonable(self.base_fixtures),

@@ -114,6 +114,8 @@ class WriteLog:
         self._recent: list[bytes] = []  # the block being filled, uncompressed
         self._lock = threading.Lock()
         self._fd: int | None = None
+        # What is on disk, as a checkpoint names the log it was taken at: bytes written and their CRC-32.
+        self.size, self.crc = 0, 0
 
     @property
     def records(self) -> list[dict[str, Any]]:
@@ -127,12 +129,26 @@ class WriteLog:
     def __len__(self) -> int:
         return len(self._blocks) * self.BLOCK + len(self._recent)
 
-    def open(self, header: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-        """The header (the fixtures and seed the records build on: the file's own, else `header`) and the records
-        already in the file, to replay; then append to the file from here on."""
-        found_header, found = read(self.path) if self.path and self.path.exists() else (None, [])
-        self.header = found_header or header
-        self._keep([_encode(entry) for entry in found])
+    def open(self, header: dict[str, Any], checkpoint: Any = None) -> tuple[dict[str, Any], list[dict[str, Any]], bool]:
+        """The header (the fixtures and seed the records build on: the file's own, else `header`), the records
+        in the file still to replay, and whether `checkpoint` (checkpoint.Found) covers the ones before them;
+        then append to the file from here on."""
+        kept = None
+        if checkpoint is not None:
+            kept = checkpoint.log() if self._starts_with(checkpoint.size, checkpoint.crc) else \
+                checkpoint.ignore("it does not match the log (rewritten since by a reset or an import)")
+        if kept is not None:
+            (self.header, self._blocks, self._recent), start = kept, checkpoint.size
+            found = read(self.path, start, checkpoint.records + 2)[1]
+            self.crc = checkpoint.crc
+        else:
+            found_header, found = read(self.path) if self.path and self.path.exists() else (None, [])
+            self.header, start, self.crc = found_header or header, 0, 0
+        for entry in found:
+            self._add(_encode(entry))
+        if self.path and self.path.exists():
+            self.size = os.path.getsize(self.path)
+            self.crc = _crc_of(self.path, self.size, self.crc, start)
         if self.path:
             try:
                 self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, MODE)
@@ -142,7 +158,17 @@ class WriteLog:
             except (OSError, Unwritable) as exc:
                 raise StateFileError(f"{self.path}: cannot be written ({getattr(exc, 'strerror', None) or exc}); "
                                      f"the state file must be writable by the server") from None
-        return self.header, found
+        return self.header, found, kept is not None
+
+    def _starts_with(self, size: int, crc: int) -> bool:
+        try:
+            return self.path is not None and os.path.getsize(self.path) >= size and _crc_of(self.path, size) == crc
+        except OSError:
+            return False
+
+    def blocks(self) -> tuple[dict[str, Any], list[bytes], list[bytes]]:
+        """The header and the records as kept in memory, for a checkpoint (taken holding the write lock)."""
+        return self.header, list(self._blocks), list(self._recent)
 
     def append(self, entry: dict[str, Any]) -> None:
         """On disk (fsynced), then in memory; Unwritable when it cannot be made durable, and then neither."""
@@ -180,6 +206,7 @@ class WriteLog:
             except OSError:
                 pass
             raise Unwritable(f"{self.path}: {exc.strerror}") from None
+        self.size, self.crc = size + len(line), zlib.crc32(line, self.crc)
 
     def _still_ours(self) -> bool:
         try:
@@ -212,10 +239,12 @@ class WriteLog:
         aside = self.path.with_name(self.path.name + ".new")
         try:
             fd = os.open(aside, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, MODE)
+            size, crc = 0, 0
             try:
                 with os.fdopen(fd, "wb", closefd=False) as handle:
-                    handle.write(_line(_encode(header)))
-                    handle.writelines(_line(line) for line in encoded)
+                    for line in (_line(_encode(header)), *(_line(line) for line in encoded)):
+                        handle.write(line)
+                        size, crc = size + len(line), zlib.crc32(line, crc)
                     handle.flush()
                 os.fsync(fd)
             finally:
@@ -232,6 +261,7 @@ class WriteLog:
         if self._fd is not None:
             os.close(self._fd)
         self._fd = fresh
+        self.size, self.crc = size, crc
 
     def _lines_unlocked(self) -> list[bytes]:
         return [line for block in self._blocks for line in zlib.decompress(block).split(b"\n")] + self._recent
@@ -273,22 +303,37 @@ def _line(encoded: bytes) -> bytes:
     return b"%08x " % zlib.crc32(encoded) + encoded + b"\n"
 
 
-def read(path: Path) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
-    """The header (None in files written before there were headers) and every record of a state file;
-    StateFileError naming the line, the byte offset and what to do when one is torn, damaged or not a record
-    this version can replay."""
+def _crc_of(path: Path, size: int, crc: int = 0, start: int = 0) -> int:
+    """CRC-32 of bytes `start` to `size` of the file, continuing `crc`, read a mebibyte at a time."""
+    with open(path, "rb") as handle:
+        handle.seek(start)
+        left = size - start
+        while left > 0:
+            chunk = handle.read(min(left, 1 << 20))
+            if not chunk:
+                break
+            crc, left = zlib.crc32(chunk, crc), left - len(chunk)
+    return crc
+
+
+def read(path: Path, start: int = 0, first_line: int = 1) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
+    """The header (None in files written before there were headers) and every record of a state file, from byte
+    `start` (line `first_line`) on; StateFileError naming the line, the byte offset and what to do when one is
+    torn, damaged or not a record this version can replay."""
     try:
-        data = path.read_bytes()
+        with open(path, "rb") as handle:
+            handle.seek(start)
+            data = handle.read()
     except OSError as exc:
         raise StateFileError(f"{path}: cannot be read ({exc.strerror})") from None
-    header, records, offset = None, [], 0
-    for number, line in enumerate(data.split(b"\n"), 1):
+    header, records, offset = None, [], start
+    for number, line in enumerate(data.split(b"\n"), first_line):
         end = offset + len(line)
         if not line:
-            if end < len(data):
+            if end < start + len(data):
                 raise StateFileError(f"{path}: line {number} (byte {offset}) is empty; the file is damaged")
             break
-        if end >= len(data):  # no newline after it: the write was cut off before it was acknowledged
+        if end >= start + len(data):  # no newline after it: the write was cut off before it was acknowledged
             raise StateFileError(
                 f"{path}: the last record (line {number}, bytes {offset}-{end}) is incomplete: a write was "
                 f"interrupted before its response was sent. Nothing acknowledged is in it; to start without "

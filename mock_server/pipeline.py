@@ -207,6 +207,7 @@ def pipeline(mock: Mock, name: str, current: Callable[[], Provider], operation: 
             log.error("could not make %s %s durable: %s", request.method, request.path, exc)
             mock.recover(None if name == admin.NAME else name)
             return _unavailable(current(), exc, request.path)
+        mock.checkpoint_if_due()
         return response
 
     def _unavailable(provider: Provider, exc: Unwritable, path: str) -> Answer:

@@ -37,15 +37,8 @@ class PortInUse(RuntimeError):
 
 def serve(config: Config, host: str, port: int, threads: int, ready: Callable[[Any], None] | None = None) -> None:
     """Serve until stopped; `ready` gets the mock (mock.Mock) once it is built, just before granian listens."""
-    from granian.constants import Interfaces
-    from granian.server import MTServer
-
     from .app import create_app
     from .pipeline import http_error
-
-    class _InProcess(MTServer):
-        def _check_gil(self) -> None:
-            pass
 
     logging.basicConfig(level=config.log_level.upper(), format="%(message)s")
     # The log line is the message alone: skip collecting what it never shows (the logging HOWTO's
@@ -57,13 +50,27 @@ def serve(config: Config, host: str, port: int, threads: int, ready: Callable[[A
     gc.callbacks.append(_freeze_survivors)
     bridge = _Bridge(app, app.extensions["ledger_mock"], lambda path, status: http_error(
         app.extensions["ledger_mock"], path, status), threads)
-    server = _InProcess("mock_server.app:create_app", address=host, port=port, interface=Interfaces.RSGI,
-                        workers=1, log_access=False,  # its info lines (from Rust too) only at --log-level debug
-                        log_level=config.log_level if config.log_level in ("debug", "error") else "warning")
-    logging.getLogger("_granian").addFilter(_GranianAtDebug(config.log_level == "debug"))
+    server = in_process_granian(host, port, config.log_level)
     if ready is not None:
         ready(app.extensions["ledger_mock"])
     server.serve(target_loader=lambda _target: bridge)
+
+
+def in_process_granian(host: str, port: int, log_level: str) -> Any:
+    """Granian speaking RSGI with its one worker a thread of this process (see above); `.serve(target_loader=...)`
+    runs until SIGINT or SIGTERM, then returns. `ledger-mock proxy` serves through it too."""
+    from granian.constants import Interfaces
+    from granian.server import MTServer
+
+    class _InProcess(MTServer):
+        def _check_gil(self) -> None:
+            pass
+
+    server = _InProcess("mock_server.app:create_app", address=host, port=port, interface=Interfaces.RSGI,
+                        workers=1, log_access=False,  # its info lines (from Rust too) only at --log-level debug
+                        log_level=log_level if log_level in ("debug", "error") else "warning")
+    logging.getLogger("_granian").addFilter(_GranianAtDebug(log_level == "debug"))
+    return server
 
 
 def check_port(host: str, port: int) -> None:

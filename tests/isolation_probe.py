@@ -470,7 +470,8 @@ def probes(walk: SpecWalk, ids: Ids, per_template: int = 3, mixes: int = 8) -> t
         made = 0
         for binding in ids.a.get(op.path, [{}] if not path_names else [])[:per_template]:
             a_values = {s: value("a", s, binding) for s in slots}
-            a_slots = {s for s, v in a_values.items() if v is not None and (s[0] != "path" or v not in ids.b_reaches)}
+            # A value B reaches too is not A's, wherever it goes: Codat's chart ids (`1000`) repeat in every company.
+            a_slots = {s for s, v in a_values.items() if v is not None and v not in ids.b_reaches}
             if not a_slots:
                 continue
             everything = {s: a_values[s] if s in a_slots else b_values[s] or a_values[s] for s in slots}

@@ -112,8 +112,8 @@ def test_departs_route_errors_have_the_mocks_own_text_and_unmocked_operations_50
     unmocked = codat.request("PATCH", f"/companies/{ACME}", {"name": "Renamed"})
     body = assert_error(unmocked, 501, unmocked.get_json()["error"])
     assert "not mock" in body["error"] and "Update company" in body["error"]
-    assert_error(codat.get(f"/companies/{ACME}/data/accounts"), 501, codat.get(
-        f"/companies/{ACME}/data/accounts").get_json()["error"])
+    assert_error(codat.get(f"/companies/{ACME}/data/journals"), 501, codat.get(
+        f"/companies/{ACME}/data/journals").get_json()["error"])
 
 
 def test_departs_a_missing_record_is_named_in_the_mocks_words(codat):

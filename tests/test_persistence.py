@@ -11,6 +11,7 @@ import os
 import stat
 import threading
 import time
+from pathlib import Path
 
 import pytest
 import requests
@@ -444,3 +445,147 @@ def _swallow(call):
         call()
     except requests.RequestException:
         pass
+
+
+# -- checkpoints ---------------------------------------------------------------------------------------------
+
+def _count_entries(app, n, prefix):
+    count = CountClient(app)
+    return [count.post("/journal-entries", entry_body(refNumber=f"{prefix}-{i}", date="2025-03-01"))
+            .get_json()["data"]["id"] for i in range(n)]
+
+
+def _checkpointed(state_file, every=20, **settings):
+    return create_app(Config(providers=("count",), rate_limiting=False, frozen_time=FROZEN, state_file=state_file,
+                             checkpoint_every=every, **settings))
+
+
+def test_a_restart_replays_only_the_changes_after_the_last_checkpoint(tmp_path, caplog):
+    state_file = tmp_path / "state.log"
+    app = _checkpointed(state_file)
+    _count_entries(app, 47, "CK")
+    app.extensions["ledger_mock"].checkpoints.wait()
+    assert stat.S_IMODE(os.stat(str(state_file) + ".checkpoint").st_mode) == 0o600
+
+    with caplog.at_level("INFO", logger="ledger_mock"):
+        again = _checkpointed(state_file)
+    assert f"{state_file}.checkpoint: the state after 40 changes; replaying the 7 after them" in caplog.text
+    same_state(app, again)
+    count = CountClient(again)
+    assert count.get("/journal-entries", params={"search": "CK-", "limit": 100}).get_json()["data"][
+        "totalRecords"] == 47
+    _count_entries(again, 1, "AFTER")  # and it goes on appending to the same log
+    assert len(again.extensions["ledger_mock"].writes) == 48
+
+
+@pytest.mark.parametrize("spoil, why", [
+    (lambda path: path.write_bytes(path.read_bytes()[:-7] + b"garbage"), "it is damaged"),
+    (lambda path: path.chmod(0o666), "it is not this user's alone"),
+    (lambda path: path.write_bytes(b'{"format": "ledger-mock-checkpoint/0"}\n'), "not a checkpoint this version"),
+])
+def test_a_checkpoint_that_cannot_be_trusted_is_ignored_and_the_whole_log_replayed(tmp_path, caplog, spoil, why):
+    state_file = tmp_path / "state.log"
+    app = _checkpointed(state_file)
+    _count_entries(app, 25, "CK")
+    app.extensions["ledger_mock"].checkpoints.wait()
+    spoil(Path(str(state_file) + ".checkpoint"))
+    with caplog.at_level("INFO", logger="ledger_mock"):
+        again = _checkpointed(state_file, every=1000)
+    assert why in caplog.text and "replaying the whole log" in caplog.text
+    same_state(app, again)
+
+
+def test_a_checkpoint_is_used_only_with_the_log_and_settings_it_was_taken_with(tmp_path, caplog):
+    state_file = tmp_path / "state.log"
+    app = _checkpointed(state_file)
+    _count_entries(app, 25, "CK")
+    app.extensions["ledger_mock"].checkpoints.wait()
+    with caplog.at_level("INFO", logger="ledger_mock"):
+        other = _checkpointed(state_file, every=1000, root_provider="count")  # another mount: replayed
+    assert "taken by another version of the code or with other settings" in caplog.text
+    same_state(app, other)
+
+    caplog.clear()
+    plain = _checkpointed(state_file, every=0)  # a server that keeps no checkpoints rewrites the log
+    assert plain.test_client().post("/_mock/reset", json={"provider": "count"}).status_code == 200
+    _count_entries(plain, 3, "NEW")
+    with caplog.at_level("INFO", logger="ledger_mock"):
+        later = _checkpointed(state_file)
+    assert "does not match the log" in caplog.text and "the state after" not in caplog.text
+    same_state(plain, later)
+
+
+def test_a_reset_rewrites_the_log_and_the_next_checkpoint_covers_the_new_one(tmp_path, caplog):
+    state_file = tmp_path / "state.log"
+    app = _checkpointed(state_file)
+    admin = app.test_client()
+    tenant = admin.post("/_mock/tenants", json={"provider": "count", "name": "other"}).get_json()
+    _count_entries(app, 30, "KEPT")
+    mine = CountClient(app, client_id=tenant["client_id"], secret=tenant["client_secret"],
+                       token=tenant["access_token"])
+    for n in range(15):
+        mine.post("/tags", {"name": f"Tag {n}"})
+    app.extensions["ledger_mock"].checkpoints.wait()  # (one being written when the reset comes is followed by
+    # the next as soon as it is done and a change comes)
+    assert admin.post("/_mock/reset", json={"provider": "count", "tenant": tenant["tenant"]}).status_code == 200
+    app.extensions["ledger_mock"].checkpoints.wait()
+    with caplog.at_level("INFO", logger="ledger_mock"):
+        again = _checkpointed(state_file)
+    assert "the state after 31 changes; replaying the 0 after them" in caplog.text
+    same_state(app, again)
+
+
+def test_kill_9_during_a_checkpoint_loses_no_acknowledged_write(tmp_path):
+    """The server and its checkpointing child are killed together while the child writes; the restart uses the
+    checkpoint before it (or none) and the log, and holds every acknowledged write. One writer grows the books
+    a hundred entries at a time, so each checkpoint takes a while to write; two others make single entries."""
+    state_file = tmp_path / "state.log"
+    args = ("--providers", "count", "--state-file", str(state_file), "--no-rate-limit", "--threads", "3",
+            "--checkpoint-every", "5")
+    served = Served(*args).wait_up()
+    creds = provider_credentials("count", served.base)
+    acknowledged, stop = [], threading.Event()
+
+    def write(worker):
+        n = 0
+        while not stop.is_set():
+            bulk = worker == 0
+            one = entry_body(refNumber=f"W{worker}-{n}", date="2025-03-01")
+            body = json.dumps({"journalEntries": [one] * 100} if bulk else one).encode()
+            try:
+                answer = signed(creds, "POST", creds["base_url"] + "/journal-entries" + ("/bulk" if bulk else ""),
+                                body)
+            except requests.RequestException:
+                return
+            if answer.status_code == 201 and not bulk:
+                acknowledged.append(answer.json()["data"]["id"])
+            n += 1
+
+    workers = [threading.Thread(target=write, args=(n,)) for n in range(3)]
+    for worker in workers:
+        worker.start()
+    aside, last = Path(str(state_file) + ".checkpoint.new"), Path(str(state_file) + ".checkpoint")
+    deadline = time.monotonic() + 60
+    while not (aside.exists() and last.exists() and len(acknowledged) >= 20) and time.monotonic() < deadline:
+        time.sleep(0.001)
+    assert aside.exists(), "no checkpoint was being written within 60 s"
+    served.kill()  # the whole process group: the child mid-write too
+    stop.set()
+    for worker in workers:
+        worker.join()
+
+    def listed(base):
+        found, page = set(), 1
+        while True:
+            answer = signed(creds, "GET", f"{base}/journal-entries?startDate=2025-03-01&limit=100&page={page}")
+            rows = answer.json()["data"]["journalEntries"]
+            found |= {row["id"] for row in rows}
+            if len(rows) < 100:
+                return found
+            page += 1
+
+    with Served(*args, port=served.port):
+        resumed = listed(creds["base_url"])
+    with Served(*args[:-2], "--checkpoint-every", "0", port=served.port):
+        replayed = listed(creds["base_url"])
+    assert set(acknowledged) <= resumed and resumed == replayed

@@ -1,14 +1,17 @@
 """Indexed and scanned query paths give the same answer (issue 20, item 1).
 
-A query whose AND-ed conditions bound an indexed field (a date range, a state) reads only the records an index
-gives for them, and a query ordered by the indexed date with no filter reads only the page's window. Hypothesis
-builds random books (dates, states, journals, reversals, deletions) and random queries (every operator, date
-macros against a fixed as-of date, filterExpression, orderBy, paging), and each answer must equal the full scan's.
+A query whose AND-ed conditions bound an indexed field (a date range, a state, a journal) reads only the records
+an index gives for them, counts them from the index when it captures every condition, and reads a page in an
+index's order (the default, or by date) only up to the page's end. Hypothesis builds random books (dates, states,
+journals, reversals, updates, deletions) and random queries (every operator, date macros against a fixed as-of
+date, filterExpression, orderBy, paging), and each answer must equal the full scan's: for Intacct's query service,
+Codat's `query`, Aden's journal-entry list, COUNT's transaction list and every provider's default list order.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 from types import SimpleNamespace
 from urllib.parse import quote
 
@@ -19,8 +22,8 @@ from hypothesis import strategies as st
 from mock_server.app import create_app
 from mock_server.config import Config
 from mock_server.errors import ApiError
-from mock_server.ledger import LedgerError
-from mock_server.providers.intacct import rules
+from mock_server.ledger import Flow, LedgerError, NewLine, Side
+from mock_server.providers.intacct import rules, wire
 from tests.conftest import FROZEN
 
 TODAY = FROZEN.date()
@@ -43,7 +46,7 @@ def days(low: int = -20, high: int = 20):  # few days, so conditions land on and
 
 # -- Sage Intacct -----------------------------------------------------------------------------------------------
 
-ACTIONS = ("none", "none", "submit", "approve", "decline", "reverse", "delete", "reversal")
+ACTIONS = ("none", "none", "submit", "approve", "decline", "reverse", "delete", "reversal", "update")
 DESCRIPTIONS = ("Rent", "rent due", "Office supplies", "Payroll", "")
 
 intacct_entries = st.lists(st.tuples(days(), st.sampled_from(("GJ", "ADJ", "EJ")), st.sampled_from(("draft", "posted")),
@@ -64,7 +67,7 @@ def date_values(near: list[dt.date]):
 
 state_values = st.sampled_from(("draft", "posted", "Posted", "submitted", "approved", "declined", "reversed",
                                 "reversalPending", "partiallyApproved", "nothing", None))
-INDEXED = ["postingDate", "state"]
+INDEXED = ["postingDate", "state", "glJournal.id"]
 OTHER_VALUES = {"description": st.sampled_from(DESCRIPTIONS),
                 "glJournal.id": st.sampled_from(("GJ", "ADJ", "EJ", "gj")), "key": st.integers(1, 80).map(str)}
 
@@ -122,6 +125,8 @@ def intacct_query(draw, near):
         if expression is not None:
             body["filterExpression"] = expression
     order = draw(st.sampled_from((None, [{"postingDate": "asc"}], [{"postingDate": "desc"}],
+                                  [{"postingDate": "desc"}, {"key": "asc"}], [{"postingDate": "asc"}, {"key": "asc"}],
+                                  [{"key": "asc"}], [{"key": "desc"}], [{"postingDate": "desc"}, {"key": "desc"}],
                                   [{"postingDate": "desc"}, {"description": "asc"}], [{"state": "asc"}],
                                   [{"description": "desc"}, {"postingDate": "asc"}])))
     if order is not None:
@@ -160,6 +165,10 @@ def _fill_intacct(app, plan) -> object:
                 rules.reverse(company, entry, on + dt.timedelta(days=3), "admin")
             elif action == "delete":
                 rules.delete_entry(company, entry)
+            elif action == "update":  # a new date and journal: the entry moves in every index
+                rules.update_entry(company, entry, {"postingDate": reversal.isoformat(), "glJournal": {"id": "ADJ"},
+                                                    "description": "Rent"}, "admin",
+                                   wire.entry_out(company, entry, TODAY))
         except (ApiError, LedgerError):
             pass  # a refused step is part of the random book's story
     return company
@@ -214,14 +223,28 @@ def test_intacct_date_bounds_agree_with_the_scan_on_every_edge(world):
                 _intacct_answer(world, company, body, scan=True), body
 
 
+@EXAMPLES
+@given(plan=intacct_entries, start=st.integers(1, 45), size=st.integers(1, 12))
+def test_intacct_entry_list_pages_in_key_order(world, plan, start, size):
+    """The list's default order is the key's, as numbers: read from the key index, it must match sorting them."""
+    company = _fill_intacct(world, plan)
+    call = SimpleNamespace(tenant=company, query={"start": start, "size": size})
+    status, answer = _provider(world, "intacct").list_journal_entries(call)
+    keys = sorted(company.book.entries, key=int)
+    assert [row["key"] for row in answer["ia::result"]] == keys[start - 1:start - 1 + size]
+    assert answer["ia::meta"]["totalCount"] == len(keys)
+
+
 # -- Codat ------------------------------------------------------------------------------------------------------
 
 # postedOn as pushes store it (midnight, no zone) and as fixtures may hold it: a time and a zone can put the
 # instant on the day before or after the day the ledger files the entry under
 POSTED_FORMS = ("{}T00:00:00", "{}T23:30:00-05:00", "{}T00:30:00+09:00", "{}T12:00:00Z", "{}")
+ODD_POSTED = "{}T99"  # no instant: no date condition matches it, and the postedOn indexes cannot hold it
 
-codat_entries = st.lists(st.tuples(days(), st.sampled_from(POSTED_FORMS), st.sampled_from(DESCRIPTIONS),
-                                   st.sampled_from((None, "GJ", "AP")), st.booleans()), max_size=30)
+codat_entries = st.lists(st.tuples(days(), st.sampled_from(POSTED_FORMS * 8 + (ODD_POSTED,)),
+                                   st.sampled_from(DESCRIPTIONS), st.sampled_from((None, "GJ", "AP", "gj", 7)),
+                                   st.booleans()), max_size=30)
 
 
 @st.composite
@@ -235,8 +258,10 @@ def codat_query(draw, near):
                   value).map("".join),
         st.tuples(st.just("description"), st.sampled_from(("=", "~", "!=")),
                   st.sampled_from(("Rent", "rent", "Pay"))).map("".join),
-        st.tuples(st.just("journalRef.id"), st.sampled_from(("=", "!=")), st.sampled_from(("GJ", "ap"))).map("".join),
-        st.sampled_from(("metadata.isDeleted=true", "metadata.isDeleted=false")))
+        st.tuples(st.just("journalRef.id"), st.sampled_from(("=", "!=")), st.sampled_from(("GJ", "ap", "7"))).map(
+            "".join),
+        st.sampled_from(("metadata.isDeleted=true", "metadata.isDeleted=false", "metadata.isDeleted!=true",
+                         "metadata.isDeleted=1")))
     parts = draw(st.lists(condition, min_size=0, max_size=3))
     text = parts[0] if parts else ""
     for part in parts[1:]:
@@ -245,7 +270,7 @@ def codat_query(draw, near):
     query = {"page": draw(st.integers(1, 6)), "pageSize": draw(st.integers(1, 8))}
     if parts or draw(st.booleans()):
         query["query"] = quote(text, safe="") if draw(st.booleans()) else text  # Codat's docs encode it twice
-    order = draw(st.sampled_from((None, "postedOn", "-postedOn", "description", "-createdOn")))
+    order = draw(st.sampled_from((None, "postedOn", "-postedOn", "PostedOn", "description", "-createdOn")))
     if order:
         query["orderBy"] = order
     return query
@@ -296,3 +321,89 @@ def test_codat_date_bounds_agree_with_the_scan_on_every_edge(world):
                          **({"orderBy": order} if order else {})}
                 assert _codat_answer(world, client, company, query, scan=False) == \
                     _codat_answer(world, client, company, query, scan=True), query
+
+
+# -- Aden and COUNT: lists read through the book's indexes --------------------------------------------------------
+# Their books are filled at the ledger (create, status change, date change, delete): the lists read the indexes
+# the ledger keeps through exactly those writes, and each page must equal the one a scan of every record gives.
+
+ADEN_STATUSES = ("Draft", "Pending Approval", "On Hold", "Approved", "Posted")
+ledger_steps = st.lists(st.tuples(days(), st.sampled_from(ADEN_STATUSES), st.sampled_from(("manual", "accrual")),
+                                  st.sampled_from(("keep", "keep", "status", "move", "delete")),
+                                  st.sampled_from(ADEN_STATUSES), days()), max_size=40)
+
+
+def _aden_entity(app):
+    aden = _provider(app, "aden")
+    tenant = aden.create_tenant("http://mock")["tenant"]
+    return next(entity for entity in aden.state.entities.values() if entity.id == tenant)
+
+
+def _two_accounts(book):
+    first, second = list(book.accounts)[:2]
+    return [NewLine(first, Side.DEBIT, Decimal("10.00")), NewLine(second, Side.CREDIT, Decimal("10.00"))]
+
+
+@EXAMPLES
+@given(plan=ledger_steps, data=st.data())
+def test_aden_entry_list_by_status_and_dates_answers_as_a_scan(world, plan, data):
+    entity = _aden_entity(world)
+    book, lines = entity.book, _two_accounts(entity.book)
+    for on, status, kind, step, other, moved in plan:
+        entry = book.add_entry(on=on, memo="Random", lines=lines, status=status, posted=False, draft=True,
+                               attrs={"period_id": "p1", "entry_type": kind, "currency": "USD"})
+        if step == "status":
+            book.update_entry(entry.id, status=other)
+        elif step == "move":
+            book.update_entry(entry.id, on=moved, allow_closed_period=True)
+        elif step == "delete":
+            book.delete_entry(entry.id, allow_closed_period=True)
+    everything = sorted(book.entries.values(), key=lambda e: (e.date, e.seq))
+    for _ in range(5):
+        query = {"offset": data.draw(st.integers(0, 12)), "limit": data.draw(st.integers(1, 8))}
+        for name, values in (("status", st.sampled_from(ADEN_STATUSES)), ("entry_type", st.just("accrual")),
+                             ("start_date", days()), ("end_date", days())):
+            if data.draw(st.booleans()):
+                query[name] = data.draw(values)
+        status, answer = _provider(world, "aden").list_journal_entries(SimpleNamespace(tenant=entity, query=query))
+        matching = [e.id for e in everything if query.get("status", e.status) == e.status
+                    and query.get("entry_type", e.attrs["entry_type"]) == e.attrs["entry_type"]
+                    and query.get("start_date", e.date) <= e.date <= query.get("end_date", e.date)]
+        assert [row["journal_entry_id"] for row in answer["data"]] == \
+            matching[query["offset"]:query["offset"] + query["limit"]], query
+        assert answer["pagination"]["total"] == len(matching), query
+
+
+@EXAMPLES
+@given(plan=st.lists(st.tuples(days(), st.booleans(), st.integers(0, 2), st.sampled_from(("keep", "keep", "exclude",
+                                                                                          "include", "move", "delete")),
+                               days()), max_size=40), data=st.data())
+def test_count_transaction_list_answers_as_a_scan(world, plan, data):
+    count = _provider(world, "count")
+    workspace = count.state.workspaces[count.create_tenant("http://mock")["tenant"]]
+    book = workspace.book
+    banks = [a.id for a in book.accounts.values() if a.active][:3]
+    for on, excluded, bank, step, moved in plan:
+        transaction = book.add_transaction(account_id=banks[bank], amount=Decimal("5.00"), flow=Flow.EXPENSE, on=on,
+                                           attrs={"excluded": excluded, "currency": "USD"})
+        if step in ("exclude", "include"):
+            book.update_transaction(transaction.id, attrs={"excluded": step == "exclude", "currency": "USD"})
+        elif step == "move":
+            book.update_transaction(transaction.id, date=moved, account_id=banks[(bank + 1) % len(banks)])
+        elif step == "delete":
+            book.delete_transaction(transaction.id)
+    listed = sorted((t for t in book.transactions.values() if not t.attrs.get("excluded")),
+                    key=lambda t: (t.date, t.seq), reverse=True)
+    for _ in range(5):
+        query = {"page": data.draw(st.integers(1, 4)), "limit": data.draw(st.integers(1, 8))}
+        if data.draw(st.booleans()):
+            query["accountUuid"] = data.draw(st.sampled_from(banks))
+        for name in ("startDate", "endDate"):
+            if data.draw(st.booleans()):
+                query[name] = data.draw(days())
+        status, answer = count.list_transactions(SimpleNamespace(tenant=workspace, query=query))
+        matching = [t.id for t in listed if query.get("accountUuid", t.account_id) == t.account_id
+                    and query.get("startDate", t.date) <= t.date <= query.get("endDate", t.date)]
+        first = (query["page"] - 1) * query["limit"]
+        assert [row["id"] for row in answer["data"]["transactions"]] == matching[first:first + query["limit"]]
+        assert answer["data"]["totalRecords"] == len(matching)

@@ -11,6 +11,9 @@
         credentials and can probe without them), and may add last-moment hooks to the session
     def probes(session, base_url, credentials, *, read_only) -> Iterator[Probe]
         direct questions about rules random data rarely reaches
+    def snapshot(reader, credentials, tenant) -> snapshot.Copy    (optional: `ledger-mock snapshot`)
+        reads the tenant the credentials open through the provider's read API (reader.get, paged) into its
+        fixtures section, with mock-only credentials made by snapshot.mock_secret from the tenant name
 
 A built-in provider's plugin is the module here named after it; an installed provider plug-in adds its own
 through the entry point group `ledger_mock.contract_plugins` (name = the provider's name, value = the module).

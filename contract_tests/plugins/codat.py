@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import base64
+import uuid
 from typing import Any, Iterator, Mapping
 
 from ..probes import Probe
+from ..snapshot import Copy, mock_secret, money
 
 CREDENTIALS = ("api_key",)
 ERROR_SCHEMA = "ErrorMessage"
@@ -56,3 +58,76 @@ def probes(session: Any, base_url: str, credentials: Mapping[str, str], *, read_
                                                                                          headers=auth, timeout=30),
                         expected={400})
             return
+
+
+# -- snapshot (`ledger-mock snapshot`) ---------------------------------------------------------------------------
+
+CONTROL_KINDS = {"AccountsReceivable": "AR", "AccountsPayable": "AP"}  # the end of fullyQualifiedCategory
+COMPANY_FIELDS = ("description", "created", "lastSync", "createdByUserName", "products", "tags")
+ENTRY_FIELDS = ("description", "postedOn", "createdOn", "updatedOn", "modifiedDate", "sourceModifiedDate",
+                "journalRef", "recordRef", "supplementalData")
+
+
+def snapshot(reader: Any, credentials: Mapping[str, str], tenant: str) -> Copy:
+    """Every company the key sees (a key sees its whole client): the company, its connections, its chart
+    (`data/accounts`: type, and AR/AP from the category) and its journal entries, deleted ones included, each
+    list read page by page. A company whose data set was never pulled (409) is copied without chart or entries."""
+    reader.headers = {"Authorization": _header(credentials["api_key"])}
+
+    def every(path: str) -> list[dict[str, Any]] | None:
+        """Every record of a list, or None when the company's data set was never pulled (409)."""
+        rows: list[dict[str, Any]] = []
+        while True:
+            body = reader.get(path, {"page": len(rows) // 5000 + 1, "pageSize": 5000}, absent=(409,))
+            if body is None:
+                return None
+            rows += body["results"]
+            if not body["results"] or len(rows) >= body["totalResults"]:
+                return rows
+
+    companies, counts = [], {"companies": 0, "accounts": 0, "journal entries": 0}
+    for company in every("/companies"):
+        path = f"/companies/{company['id']}"
+        connections = every(path + "/connections") or []
+        row: dict[str, Any] = {"id": company["id"], "name": company["name"],
+                               **{k: company[k] for k in COMPANY_FIELDS if company.get(k) not in (None, [], {})}}
+        row["connections"] = [{"id": c["id"], "platformKey": c["integrationKey"], "status": c["status"],
+                               "created": c["created"], **({"lastSync": c["lastSync"]} if c.get("lastSync") else {})}
+                              for c in connections]
+        accounts = every(path + "/data/accounts")
+        if accounts is not None:
+            entries = every(path + "/data/journalEntries") or []
+            if accounts:
+                row["baseCurrency"] = accounts[0]["currency"]
+            row["chartOfAccounts"] = [_account_row(a) for a in accounts]
+            row["journalEntries"] = [_entry_row(e) for e in entries]
+            counts["accounts"] += len(accounts)
+            counts["journal entries"] += len(entries)
+        companies.append(row)
+    counts["companies"] = len(companies)
+    client = {"id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"ledger-mock-snapshot/codat/{tenant}")), "name": tenant,
+              "apiKeys": [{"key": mock_secret("codat", tenant, "key")}], "companies": companies}
+    return Copy({"clients": [client]}, defaults=[
+        "the client's id and name (from the tenant name) and company limit (none)",
+        "each connection's push delay and outcome (immediate Success) and pull delay (none): mock settings",
+        "push and pull history",
+        "per entry, what the fixtures cannot hold: currencyRef, currencyRate, subsidiaryRefs, and per line "
+        "taxAmount and taxRateRef"], counts=counts)
+
+
+def _account_row(account: Mapping[str, Any]) -> dict[str, Any]:
+    row = {"id": account["id"], "name": account["name"], "type": account["type"].lower()}
+    kind = CONTROL_KINDS.get((account.get("fullyQualifiedCategory") or "").rpartition(".")[2])
+    if kind:
+        row["kind"] = kind
+    return row
+
+
+def _entry_row(entry: Mapping[str, Any]) -> dict[str, Any]:
+    row = {"id": entry["id"], **{k: entry[k] for k in ENTRY_FIELDS if entry.get(k) is not None}}
+    if (entry.get("metadata") or {}).get("isDeleted"):
+        row["isDeleted"] = True
+    row["journalLines"] = [{"netAmount": money(line["netAmount"]), "currency": line["currency"],
+                            **{k: line[k] for k in ("description", "contactRef", "tracking") if k in line},
+                            "accountRef": {"id": line["accountRef"]["id"]}} for line in entry["journalLines"]]
+    return row

@@ -2,12 +2,15 @@
 
 Every mutation runs under `Book.lock` (re-entrant, so a provider can hold it across a check and the change
 it guards). Records are frozen dataclasses; lists read from sorted indexes kept up to date on every write,
-so a page never re-sorts the book.
+so a page never re-sorts the book. A provider adds the indexes its queries need (`add_entry_index`,
+`add_transaction_index`): each orders records by a key of the record's own fields, and the book keeps it beside the
+records in the one place every write goes through.
 """
 
 from __future__ import annotations
 
 import itertools
+import operator
 import threading
 from collections import Counter, defaultdict
 from dataclasses import replace
@@ -26,6 +29,18 @@ from .workflow import TAKEN, Workflow
 T = TypeVar("T")
 _UNSET: Any = object()
 _ZERO = Decimal("0.00")
+
+
+def _zero() -> Decimal:  # module level, so a book pickles (checkpoint.py)
+    return _ZERO
+
+
+def _date(record: Any) -> tuple:
+    return (record.date,)
+
+
+def _status_and_date(entry: Any) -> tuple:
+    return entry.status, entry.date
 
 
 class EntryEvent(NamedTuple):
@@ -48,12 +63,11 @@ class Book:
         self.accounts_version = 0  # counts account changes: what shows accounts knows when it went stale
         self.entries: dict[str, JournalEntry] = {}
         self.transactions: dict[str, Transaction] = {}
-        self._entry_index: SortedList = SortedList()  # (date, seq, id), oldest first
-        # status -> that status's entries' index keys: kept beside `_entry_index` by the same two methods every
-        # write goes through (add, update, transition, delete), so a query narrowing by status can trust it.
-        self._status_index: dict[str, set[tuple[date, int, str]]] = {}
-        self._transaction_index: SortedList = SortedList()
-        self._balances: defaultdict[str, Decimal] = defaultdict(lambda: _ZERO)
+        # name -> Index over entries, kept by the two methods every write goes through (_store_entry,
+        # _drop_entry), so a query narrowing by one can trust it; "date" and "status" are every book's
+        self._entry_indexes: dict[str, Index] = {"date": Index(_date), "status": Index(_status_and_date)}
+        self._transaction_indexes: dict[str, Index] = {"date": Index(_date)}
+        self._balances: defaultdict[str, Decimal] = defaultdict(_zero)
         self._usage: Counter[str] = Counter()  # lines and transactions referencing each account
         self._seq = itertools.count(1)
         # entry id -> events, oldest first; kept on delete. An entry never changed since its creation has none
@@ -239,36 +253,30 @@ class Book:
 
     def entries_page(self, *, start: date | None = None, end: date | None = None,
                      match: Callable[[JournalEntry], bool] | None = None, offset: int = 0, limit: int = 25,
-                     newest_first: bool = True) -> tuple[list[JournalEntry], int]:
-        """One page of entries ordered by (date, creation), and the number matching in all."""
+                     newest_first: bool = True, index: str = "date",
+                     prefix: tuple = ()) -> tuple[list[JournalEntry], int]:
+        """One page of entries ordered by (date, creation), and the number matching in all. `index` and `prefix`
+        read only the entries an index keyed (*prefix, date) holds under `prefix` (e.g. "status", ("draft",))."""
         with self.lock:
-            ids, total = _page(self._entry_index, start, end, match and (lambda i: match(self.entries[i])),
-                               offset, limit, newest_first)
-            return [self.entries[i] for i in ids], total
+            return _page(self._entry_indexes[index].keys, start, end, match, offset, limit, newest_first, prefix)
 
     def entries_between(self, start: date | None = None, end: date | None = None, *, offset: int = 0,
                         limit: int | None = None) -> list[JournalEntry]:
         """Entries dated in [start, end] (either open), oldest first: O(log n + returned)."""
         with self.lock:
-            lo, hi = _range(self._entry_index, start, end)
+            keys = self._entry_indexes["date"].keys
+            lo, hi = _range(keys, start, end)
             lo, hi = lo + offset, hi if limit is None else min(hi, lo + offset + limit)
-            return [self.entries[key[2]] for key in self._entry_index.islice(lo, hi)] if hi > lo else []
+            return [key[-1] for key in keys.islice(lo, hi)] if hi > lo else []
 
-    def count_between(self, start: date | None = None, end: date | None = None) -> int:
+    def add_entry_index(self, name: str, key: Callable[[JournalEntry], tuple | None]) -> Index:
+        """Keep entries ordered by `key(entry)` (then creation) from now on; `key` reads the entry alone."""
         with self.lock:
-            lo, hi = _range(self._entry_index, start, end)
-            return max(0, hi - lo)
+            index = self._entry_indexes[name] = Index(key, self.entries.values())
+            return index
 
-    def status_counts(self) -> dict[str, int]:
-        """How many entries hold each status (statuses no entry holds are absent)."""
-        with self.lock:
-            return {status: len(keys) for status, keys in self._status_index.items()}
-
-    def entries_with_status(self, statuses: Iterable[str]) -> list[JournalEntry]:
-        """The entries holding any of `statuses`, oldest first (the order of `entries_between`)."""
-        with self.lock:
-            keys = sorted(key for status in set(statuses) for key in self._status_index.get(status, ()))
-            return [self.entries[key[2]] for key in keys]
+    def entry_index(self, name: str) -> Index:
+        return self._entry_indexes[name]
 
     def _materialise(self, lines: Sequence[NewLine]) -> tuple[Line, ...]:
         # Shared rather than copied per line: the account's own id string, and one Decimal per distinct amount
@@ -280,21 +288,16 @@ class Book:
 
     def _store_entry(self, entry: JournalEntry) -> None:
         self.entries[entry.id] = entry
-        key = (entry.date, entry.seq, entry.id)
-        self._entry_index.add(key)
-        self._status_index.setdefault(entry.status, set()).add(key)
+        for index in self._entry_indexes.values():
+            index.add(entry)
         self._track((line.account_id for line in entry.lines), +1)
         if entry.posted:
             self._post(((line.account_id, line.signed) for line in entry.lines), +1)
 
     def _drop_entry(self, entry: JournalEntry) -> None:
         del self.entries[entry.id]
-        key = (entry.date, entry.seq, entry.id)
-        self._entry_index.remove(key)
-        same_status = self._status_index[entry.status]
-        same_status.discard(key)
-        if not same_status:
-            del self._status_index[entry.status]
+        for index in self._entry_indexes.values():
+            index.remove(entry)
         self._track((line.account_id for line in entry.lines), -1)
         if entry.posted:
             self._post(((line.account_id, line.signed) for line in entry.lines), -1)
@@ -339,11 +342,21 @@ class Book:
 
     def transactions_page(self, *, start: date | None = None, end: date | None = None,
                           match: Callable[[Transaction], bool] | None = None, offset: int = 0, limit: int = 25,
-                          newest_first: bool = True) -> tuple[list[Transaction], int]:
+                          newest_first: bool = True, index: str = "date",
+                          prefix: tuple = ()) -> tuple[list[Transaction], int]:
+        """`entries_page` for transactions."""
         with self.lock:
-            ids, total = _page(self._transaction_index, start, end,
-                               match and (lambda i: match(self.transactions[i])), offset, limit, newest_first)
-            return [self.transactions[i] for i in ids], total
+            return _page(self._transaction_indexes[index].keys, start, end, match, offset, limit, newest_first,
+                         prefix)
+
+    def add_transaction_index(self, name: str, key: Callable[[Transaction], tuple | None]) -> Index:
+        """Keep transactions ordered by `key(transaction)` (then creation) from now on."""
+        with self.lock:
+            index = self._transaction_indexes[name] = Index(key, self.transactions.values())
+            return index
+
+    def transaction_index(self, name: str) -> Index:
+        return self._transaction_indexes[name]
 
     def _check_transaction_accounts(self, account_id: str, category_account_id: str | None) -> None:
         self.usable_account(account_id)
@@ -354,15 +367,117 @@ class Book:
 
     def _store_transaction(self, transaction: Transaction) -> None:
         self.transactions[transaction.id] = transaction
-        self._transaction_index.add((transaction.date, transaction.seq, transaction.id))
+        for index in self._transaction_indexes.values():
+            index.add(transaction)
         self._track(_transaction_accounts(transaction), +1)
         self._post(transaction.postings(), +1)
 
     def _drop_transaction(self, transaction: Transaction) -> None:
         del self.transactions[transaction.id]
-        self._transaction_index.remove((transaction.date, transaction.seq, transaction.id))
+        for index in self._transaction_indexes.values():
+            index.remove(transaction)
         self._track(_transaction_accounts(transaction), -1)
         self._post(transaction.postings(), -1)
+
+
+class _Top:
+    """Greater than any value: closes a key prefix from above (`prefix + (TOP,)` follows every key it starts)."""
+
+    __slots__ = ()
+
+    def __lt__(self, other: Any) -> bool:
+        return False
+
+    def __le__(self, other: Any) -> bool:
+        return self is other
+
+    def __gt__(self, other: Any) -> bool:
+        return self is not other
+
+    def __ge__(self, other: Any) -> bool:
+        return True
+
+    def __repr__(self) -> str:
+        return "TOP"
+
+
+TOP = _Top()
+
+
+class Index:
+    """Records (entries or transactions) ordered by `key(record)`, then creation: each held as the key's parts
+    followed by (seq, id, record). (seq, id) is unique, so the record itself is never compared; it is there
+    because a scan reading records through their ids in a dict spent most of its time on that lookup.) A record
+    whose key is None is left out. Keys compare part by part, so a range on the first parts (`span`) is a slice
+    whose order is that of the parts after them."""
+
+    __slots__ = ("key", "keys")
+
+    def __init__(self, key: Callable[[Any], tuple | None], records: Iterable[Any] = ()):
+        assert "<" not in key.__qualname__, (  # a lambda or a nested function cannot be pickled
+            f"an index key must be a module-level function, so a book can be checkpointed (checkpoint.py); "
+            f"{key.__qualname__} is not")
+        self.key = key
+        self.keys = SortedList(element for record in records if (element := self._element(record)) is not None)
+
+    def _element(self, record: Any) -> tuple | None:
+        key = self.key(record)
+        return None if key is None else (*key, record.seq, record.id, record)
+
+    def add(self, record: Any) -> None:
+        element = self._element(record)
+        if element is not None:
+            self.keys.add(element)
+
+    def remove(self, record: Any) -> None:
+        element = self._element(record)
+        if element is not None:
+            self.keys.remove(element)
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    def span(self, low: tuple | None = None, high: tuple | None = None, *, low_open: bool = False,
+             high_open: bool = False) -> tuple[int, int]:
+        """Positions [lo, hi) of the keys whose first parts lie between the prefixes `low` and `high` (inclusive
+        unless open; None: unbounded): O(log n)."""
+        keys = self.keys
+        lo = 0 if low is None else keys.bisect_right((*low, TOP)) if low_open else keys.bisect_left(low)
+        hi = len(keys) if high is None else keys.bisect_left(high) if high_open else keys.bisect_right((*high, TOP))
+        return lo, max(lo, hi)
+
+    def records(self, lo: int = 0, hi: int | None = None, *, reverse: bool = False, keep: int = 0) -> Iterator[Any]:
+        """The records at positions [lo, hi), read as far as iterated. `reverse` with `keep`: keys sharing their
+        first `keep` parts stay in ascending order (newest day first, each day's records in key order)."""
+        hi = len(self.keys) if hi is None else hi
+        if reverse and keep:
+            return self._groups_forward(lo, hi, keep)
+        return map(_record, self.keys.islice(lo, hi, reverse=reverse))
+
+    def ids(self, lo: int = 0, hi: int | None = None) -> Iterator[str]:
+        return map(_record_id, self.keys.islice(lo, len(self.keys) if hi is None else hi))
+
+    def _groups_forward(self, lo: int, hi: int, keep: int) -> Iterator[Any]:
+        """Positions [lo, hi) backwards by the first `keep` key parts, each group forwards."""
+        keys = self.keys
+        while hi > lo:
+            start = max(lo, keys.bisect_left(keys[hi - 1][:keep]))
+            yield from map(_record, keys.islice(start, hi))
+            hi = start
+
+    def counts(self) -> dict[Any, int]:
+        """How many records hold each value of the key's first part (values none holds are absent)."""
+        found: dict[Any, int] = {}
+        keys, at = self.keys, 0
+        while at < len(keys):
+            value = keys[at][0]
+            end = keys.bisect_right((value, TOP))
+            found[value] = end - at
+            at = end
+        return found
+
+
+_record, _record_id = operator.itemgetter(-1), operator.itemgetter(-2)
 
 
 def _transaction_accounts(transaction: Transaction) -> Iterator[str]:
@@ -376,16 +491,18 @@ def _created(entry: JournalEntry) -> EntryEvent:
     return EntryEvent(entry.created_at, "created", entry.status)
 
 
-def _range(index: SortedList, start: date | None, end: date | None) -> tuple[int, int]:
-    """Positions in a (date, seq, id) index of the keys dated in [start, end] (either end open)."""
-    return (index.bisect_left((start,)) if start else 0,
-            index.bisect_right((end, float("inf"))) if end else len(index))
+def _range(index: SortedList, start: date | None, end: date | None, prefix: tuple = ()) -> tuple[int, int]:
+    """Positions in a (*prefix, date, seq, id, record) index of the keys under `prefix` dated in [start, end]
+    (either end open)."""
+    return (index.bisect_left((*prefix, start) if start else prefix) if start or prefix else 0,
+            index.bisect_right((*prefix, end, TOP) if end else (*prefix, TOP)) if end or prefix else len(index))
 
 
-def _page(index: SortedList, start: date | None, end: date | None, match: Callable[[str], bool] | None,
-          offset: int, limit: int, newest_first: bool) -> tuple[list[str], int]:
-    """Slice a (date, seq, id) index: O(log n + page) without a filter, one pass over the range with one."""
-    lo, hi = _range(index, start, end)
+def _page(index: SortedList, start: date | None, end: date | None, match: Callable[[T], bool] | None,
+          offset: int, limit: int, newest_first: bool, prefix: tuple = ()) -> tuple[list[T], int]:
+    """Slice a (*prefix, date, seq, id, record) index: O(log n + page) without a filter, one pass over the range
+    with one."""
+    lo, hi = _range(index, start, end, prefix)
     if hi <= lo:
         return [], 0
     if match is None:
@@ -395,11 +512,11 @@ def _page(index: SortedList, start: date | None, end: date | None, match: Callab
             keys = reversed(index[begin:stop]) if stop > begin else ()
         else:
             keys = index[lo + offset:min(hi, lo + offset + limit)]
-        return [key[2] for key in keys], total
+        return [key[-1] for key in keys], total
     page, total = [], 0
     for key in index.islice(lo, hi, reverse=newest_first):
-        if match(key[2]):
+        if match(key[-1]):
             if offset <= total < offset + limit:
-                page.append(key[2])
+                page.append(key[-1])
             total += 1
     return page, total

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
@@ -41,8 +41,23 @@ class _NoAttrs(dict):
     __setitem__ = __delitem__ = __ior__ = clear = pop = popitem = setdefault = update = _refuse  # type: ignore
     __hash__ = object.__hash__  # type: ignore  # immutable, so hashable: a legal dataclass default
 
+    def __reduce__(self) -> str:
+        return "NO_ATTRS"  # the one instance, also in a checkpoint brought back
+
 
 NO_ATTRS: Mapping[str, Any] = _NoAttrs()
+
+
+def _pickled_by_constructor(cls: type) -> type:
+    """Pickled as the constructor's arguments. dataclasses' own __setstate__ for frozen slotted classes looks up
+    the fields for every object: most of the time a checkpoint (checkpoint.py) takes to load."""
+    names = tuple(f.name for f in fields(cls))
+
+    def __reduce__(self: Any) -> tuple:
+        return cls, tuple([getattr(self, name) for name in names])
+
+    cls.__reduce__ = __reduce__
+    return cls
 
 
 def attrs_of(given: Mapping[str, Any] | None) -> Mapping[str, Any]:
@@ -50,6 +65,7 @@ def attrs_of(given: Mapping[str, Any] | None) -> Mapping[str, Any]:
     return dict(given) if given else NO_ATTRS
 
 
+@_pickled_by_constructor
 @dataclass(frozen=True, slots=True)
 class Account:
     id: str
@@ -75,6 +91,7 @@ class NewLine:
     attrs: Mapping[str, Any] = field(default_factory=dict)
 
 
+@_pickled_by_constructor
 @dataclass(frozen=True, slots=True)
 class Line:
     id: str
@@ -90,6 +107,7 @@ class Line:
         return self.amount if self.side is Side.DEBIT else -self.amount
 
 
+@_pickled_by_constructor
 @dataclass(frozen=True, slots=True)
 class JournalEntry:
     id: str
@@ -116,6 +134,7 @@ class JournalEntry:
         return sum((line.amount for line in self.lines if line.side is Side.CREDIT), Decimal("0.00"))
 
 
+@_pickled_by_constructor
 @dataclass(frozen=True, slots=True)
 class Transaction:
     """A bank or card movement. It posts (bank against category) once it has a category account."""

@@ -174,17 +174,17 @@ class AdenProvider(Provider):
     def list_journal_entries(self, call: Call) -> Reply:
         entity, q = call.tenant, call.query
         checks: list[Callable[[JournalEntry], bool]] = []
-        if "status" in q:
-            checks.append(lambda e: e.status == q["status"])
         if "entry_type" in q:
             checks.append(lambda e: e.attrs["entry_type"] == q["entry_type"])
         if "posting_period_id" in q:
             checks.append(lambda e: e.attrs["period_id"] == q["posting_period_id"])
         limit, offset = q.get("limit", 20), q.get("offset", 0)
+        # a status reads that status's entries alone, by date (the book's status index)
         entries, total = entity.book.entries_page(
             start=_day(q.get("start_date")), end=_day(q.get("end_date")),
-            match=(lambda e: all(check(e) for check in checks)) if checks else None,
-            offset=offset, limit=limit, newest_first=False)
+            match=checks[0] if len(checks) == 1 else (lambda e: all(check(e) for check in checks)) if checks
+            else None, offset=offset, limit=limit, newest_first=False,
+            **({"index": "status", "prefix": (q["status"],)} if "status" in q else {}))
         return 200, {"data": [wire.entry_summary(e) for e in entries],
                      "pagination": _pagination(total, limit, offset, len(entries))}
 

@@ -12,8 +12,8 @@ from ...errors import ApiError, excerpt
 from ...faults import InjectedFault
 from ...ledger import Book, LedgerError
 from .. import Call, Provider, Reply, Runtime, Tenant, handles
-from . import wire
-from .query import MAX_QUERY_LENGTH, QueryError, compile_query, date_bounds, sort_records
+from . import indexes, wire
+from .query import MAX_QUERY_LENGTH, QueryError, compile_query, conjunction, order_field, sort_records
 from .state import PULLED_DATA_TYPES, ApiKey, Client, CodatState, Company, Connection, PullOperation, PushOperation
 
 UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
@@ -36,6 +36,8 @@ STATUS_TEXT = {400: NOT_VALID, 401: "Unauthorized", 402: "Company limit exceeded
 
 ENTRY_FIELDS = ("id", "description", "postedOn", "createdOn", "updatedOn", "modifiedDate", "sourceModifiedDate",
                 "journalRef.id", "journalRef.name", "recordRef.id", "recordRef.dataType", "metadata.isDeleted")
+ACCOUNT_FIELDS = ("id", "nominalCode", "name", "fullyQualifiedCategory", "fullyQualifiedName", "currency", "type",
+                  "status", "modifiedDate", "sourceModifiedDate", "metadata.isDeleted")
 COMPANY_FIELDS = ("id", "name", "description", "created", "lastSync", "createdByUserName",
                   "dataConnections[].status", "dataConnections[].integrationKey", "dataConnections[].platformName")
 CONNECTION_FIELDS = ("id", "integrationId", "integrationKey", "sourceId", "sourceType", "platformName", "status",
@@ -321,24 +323,21 @@ class CodatProvider(Provider):
 
     @handles("list-journal-entries")
     def list_journal_entries(self, call: Call, *, scan: bool = False) -> Reply:
-        """`scan` reads every entry instead of the date range the query bounds (tests compare the two)."""
+        """`scan` tests every entry and sorts the matches (tests compare it with the indexed path)."""
         keep = self._query(call, ENTRY_FIELDS, "JournalEntry")
         order_by = self._order_by(call, ENTRY_FIELDS, "JournalEntry")
         page, size = call.query.get("page", 1), call.query.get("pageSize", 100)
         company = self._readable_company(call)
-        # postedOn conditions the query ANDs narrow the ledger's (posting date, creation) index to a range; the
-        # query still decides on every entry in it
-        low, high = (None, None) if scan else date_bounds(self._query_text(call), "postedOn", fields=ENTRY_FIELDS,
-                                                          type_name="JournalEntry")
         with company.lock:
-            if order_by is not None:
-                rows = [row for row in (wire.EntryRecord(e, company) for e in company.book.entries_between(low, high))
+            if scan:
+                rows = [row for row in (wire.EntryRecord(e, company) for e in company.book.entries_between())
                         if keep(row)]
                 return self._page(call, rows, order_by, ENTRY_FIELDS, "JournalEntry")
-            # Without orderBy the index pages without sorting the book.
-            match = None if "query" not in call.query else (lambda e: keep(wire.EntryRecord(e, company)))
-            entries, total = company.book.entries_page(start=low, end=high, match=match, offset=(page - 1) * size,
-                                                       limit=size, newest_first=False)
+            conditions, pure = conjunction(self._query_text(call), fields=ENTRY_FIELDS, type_name="JournalEntry")
+            entries, total = indexes.entries_page(
+                company.book, conditions, pure, keep, lambda entry: wire.EntryRecord(entry, company), order_by,
+                order_field(order_by, fields=ENTRY_FIELDS, type_name="JournalEntry"), (page - 1) * size, size,
+                fields=ENTRY_FIELDS)
             rows = [wire.entry_out(e, company) for e in entries]
         return self._envelope(call, rows, total)
 
@@ -350,6 +349,26 @@ class CodatProvider(Provider):
             if entry is None:
                 raise NotFound(f"No journal entry was found with ID {excerpt(call.path['journalEntryId'])}")
             return 200, wire.entry_out(entry, company)
+
+    # -- accounts -------------------------------------------------------------------------------------------
+
+    @handles("list-accounts")
+    def list_accounts(self, call: Call) -> Reply:
+        keep = self._query(call, ACCOUNT_FIELDS, "Account")
+        order_by = self._order_by(call, ACCOUNT_FIELDS, "Account")
+        company = self._readable_company(call)
+        with company.lock:
+            rows = [wire.account_out(a, company) for a in company.book.accounts.values()]
+        return self._page(call, [row for row in rows if keep(row)], order_by, ACCOUNT_FIELDS, "Account")
+
+    @handles("get-account")
+    def get_account(self, call: Call) -> Reply:
+        company = self._readable_company(call)
+        with company.lock:
+            account = company.book.accounts.get(call.path["accountId"])
+            if account is None:
+                raise NotFound(f"No account was found with ID {excerpt(call.path['accountId'])}")
+            return 200, wire.account_out(account, company)
 
     @handles("get-create-journalEntries-model")
     def get_create_model(self, call: Call) -> Reply:

@@ -30,6 +30,7 @@ declared that way) is refused with Codat's "Could not resolve property" error.
 from __future__ import annotations
 
 import datetime as dt
+import operator
 import re
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
@@ -42,7 +43,8 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedTok
 
 from ...errors import excerpt
 
-__all__ = ["MAX_QUERY_LENGTH", "QueryError", "compile_query", "date_bounds", "sort_records"]
+__all__ = ["MAX_QUERY_LENGTH", "Condition", "QueryError", "compile_query", "conjunction", "instant_of",
+           "order_field", "sieve", "sort_records"]
 
 MAX_QUERY_LENGTH = 2047          # "under 2048 characters"
 MALFORMED = "Error parsing query - Malformed query."
@@ -259,6 +261,7 @@ class _Operand:
         self.boolean = {"true": True, "false": False}.get(self.folded)
 
 
+_ORDER_OPERATORS = {"GT": operator.gt, "LT": operator.lt, "GE": operator.ge, "LE": operator.le}
 _ORDER_TESTS: dict[str, Callable[[Any, Any], bool]] = {
     "GT": lambda a, b: a > b,
     "LT": lambda a, b: a < b,
@@ -374,39 +377,83 @@ def compile_query(query: str | None, *, fields: Collection[str], type_name: str)
     return _build(_parse(query, "start"), fields, type_name)
 
 
-_ONE_DAY = dt.timedelta(days=1)
+@dataclass(frozen=True)
+class Condition:
+    """One condition as a store's index reads it: the property (its declared name), the operator's token name
+    (``EQ``, ``NE``, ``CONTAINS``, ``GT``, ``LT``, ``GE``, ``LE``) and the value's readings."""
+
+    field: str
+    op: str
+    text: str
+    instant: dt.datetime | None
+    boolean: bool | None
+    number: Decimal | None
 
 
-def date_bounds(query: str | None, field: str, *, fields: Collection[str],
-                type_name: str) -> tuple[dt.date | None, dt.date | None]:
-    """The calendar days (inclusive, None = open) a record's ``field`` can fall on and match ``query``, as far as
-    its AND-ed conditions on that field bound them: what a store's date index narrows to before the compiled
-    query runs on each record. ``field`` holds dates or date-times whose zone moves them less than a day from
-    the day the store files them under, so each bound is widened by a day. Call after :func:`compile_query`
-    accepted the query."""
-    low: dt.date | None = None
-    high: dt.date | None = None
+def conjunction(query: str | None, *, fields: Collection[str], type_name: str) -> tuple[list[Condition], bool]:
+    """The conditions every match meets (the AND-ed ones, outside any ``||``), and whether the query is exactly
+    them. Call after :func:`compile_query` accepted the query."""
     if query is None or not query.strip() or len(query) > MAX_QUERY_LENGTH:
-        return low, high
-    wanted = field.casefold()
+        return [], True
+    found: list[Condition] = []
+    pure = True
     pending = [_parse(query, "start")]
     while pending:
         node = pending.pop()
         if node.data == "and_expr":
             pending.extend(node.children)
-        elif node.data == "condition":  # under an or_expr no single condition is needed, so none bounds
+        elif node.data == "condition":
             name_token, op_token, value_token = node.children
-            if _lookup(str(name_token), fields, type_name).public.casefold() != wanted:
-                continue
-            instant = _Operand(str(value_token).strip()).instant
-            if instant is None or op_token.type in ("NE", "CONTAINS"):
-                continue
-            day = instant.date()
-            if op_token.type in ("EQ", "GT", "GE") and (low is None or day - _ONE_DAY > low):
-                low = day - _ONE_DAY
-            if op_token.type in ("EQ", "LT", "LE") and (high is None or day + _ONE_DAY < high):
-                high = day + _ONE_DAY
-    return low, high
+            operand = _Operand(str(value_token).strip())
+            found.append(Condition(_lookup(str(name_token), fields, type_name).public, op_token.type, operand.text,
+                                   operand.instant, operand.boolean, operand.number))
+        else:
+            pure = False
+    return found, pure
+
+
+def sieve(condition: Condition, *, fields: Collection[str], type_name: str, read: Callable[[Any], Any] | None = None,
+          record: Callable[[Any], Mapping] | None = None) -> Callable[[list], list]:
+    """One of a query's conditions for a list of items at once: those that meet it, in order. A scan runs this
+    on every item it reads, so the usual tests (a date compared, a text searched) run inside one comprehension.
+    Items are records, or a store's own records when ``record`` turns one into a record; ``read`` then reads the
+    condition's property straight off it when it can."""
+    field = _lookup(condition.field, fields, type_name)
+    operand = _Operand(condition.text)
+    test = _value_test(condition.op, operand)
+    as_record = record or (lambda item: item)
+    if any(is_array for _, is_array in field.steps):
+        steps = field.steps
+        return lambda items: [i for i in items if any(
+            test(v) for v in _values(as_record(i), steps) if v.__class__ not in _CONTAINERS)]
+    single = _single_getter(field.steps)
+    get = read or (single if record is None else lambda item: single(record(item)))
+    if condition.op == "CONTAINS":
+        needle = operand.folded
+        return lambda records: [r for r in records if (v := get(r)).__class__ is str and needle in v.casefold()]
+    if condition.op in _ORDER_TESTS and operand.instant is not None:
+        compare, instant = _ORDER_OPERATORS[condition.op], operand.instant
+
+        def ordered(records: list) -> list:  # dates as text, the usual case, parsed (cached) and compared inline
+            return [r for r in records if (v := get(r)) is not None and (
+                (t := _parse_instant(v)) is not None and compare(t, instant) if v.__class__ is str
+                else v.__class__ not in _CONTAINERS and test(v))]
+        return ordered
+    return lambda records: [r for r in records if (v := get(r)) is not None and v.__class__ not in _CONTAINERS
+                            and test(v)]
+
+
+def order_field(order_by: str | None, *, fields: Collection[str], type_name: str) -> tuple[str, bool] | None:
+    """(property, descending) of an accepted ``orderBy``; None for none."""
+    if order_by is None or not order_by.strip():
+        return None
+    tree = _parse(order_by, "order")
+    return _lookup(str(tree.children[-1]), fields, type_name).public, len(tree.children) == 2
+
+
+def instant_of(value: Any) -> dt.datetime | None:
+    """A record value as the instant a date condition compares (None: no date condition matches it)."""
+    return _record_instant(value)
 
 
 # --------------------------------------------------------------------------

@@ -16,6 +16,7 @@ from typing import Any, Mapping
 
 from ...clock import Clock, IdGenerator
 from ...ledger import Account, AccountKind, Book, LedgerError, NewLine, Side, Workflow
+from .indexes import ENTRY_INDEXES
 
 BASE_CURRENCY = "GBP"
 DEFAULT_CHART = (("1000", "Bank", "asset", None), ("1100", "Accounts Receivable", "asset", "AR"),
@@ -268,6 +269,8 @@ class CodatState:
         company = Company(company_id, client.id, name, created,
                           Book(company_id, clock=self.clock, ids=self.ids, currency=currency),
                           description=description, tags=dict(tags or {}), **extra)
+        for index_name, key in ENTRY_INDEXES.items():  # what the journal-entry list reads (indexes.py)
+            company.book.add_entry_index(index_name, key)
         for account_id, account_name, kind, control in chart:
             company.book.add_account(Account(account_id, account_name, AccountKind(kind), created, created,
                                              number=account_id, currency=currency))

@@ -11,7 +11,7 @@ from decimal import Decimal
 from typing import Any, Iterator, Mapping
 
 from ...errors import excerpt
-from ...ledger import InvalidAmount, JournalEntry, NewLine, Side, parse_amount
+from ...ledger import Account, InvalidAmount, JournalEntry, NewLine, Side, parse_amount
 from .state import (PULLED_DATA_TYPES, STATUS_CODES, Company, Connection, PullOperation, PushOperation, Submission,
                     platform_name, stamp)
 
@@ -192,6 +192,7 @@ class EntryRecord(Mapping[str, Any]):
 
     __slots__ = ("entry", "company", "_built")
     _PLAIN = frozenset({"postedOn", "createdOn", "updatedOn", "modifiedDate", "sourceModifiedDate"})
+    _OPTIONAL = frozenset({"description", "journalRef", "recordRef"})
 
     def __init__(self, entry: JournalEntry, company: Company):
         self.entry, self.company, self._built = entry, company, None
@@ -203,10 +204,15 @@ class EntryRecord(Mapping[str, Any]):
         return value
 
     def get(self, name: str, default: Any = None) -> Any:  # the query engine's accessor, without Mapping's detour
-        if name == "id":
-            return self.entry.id
         if name in self._PLAIN:
             return self.entry.attrs[name]
+        if name == "id":
+            return self.entry.id
+        if name in self._OPTIONAL:  # as entry_out shows them: present when not null
+            value = self.entry.attrs.get(name)
+            return default if value is None else value
+        if name == "metadata":
+            return {"isDeleted": self.entry.status == "deleted"}
         return self._record().get(name, default)
 
     def __iter__(self) -> Iterator[str]:
@@ -232,6 +238,24 @@ def submission_out(submission: Submission, company: Company) -> dict[str, Any]:
                                      line.memo, line.attrs, company) for line in submission.lines]
     out["metadata"] = {"isDeleted": False}
     return out
+
+
+# -- accounts -----------------------------------------------------------------------------------------------
+
+# Codat's category for the control accounts, in the form its push validation names them ("the FullyQualifiedCategory
+# is 'Asset.AccountsReceivable','Liability.AccountsPayable'", accounting-spec, QuickBooks Desktop options).
+CONTROL_CATEGORIES = {"AR": "Asset.AccountsReceivable", "AP": "Liability.AccountsPayable"}
+
+
+def account_out(account: Account, company: Company) -> dict[str, Any]:
+    type_name = account.kind.value.capitalize()
+    category = CONTROL_CATEGORIES.get(company.control_accounts.get(account.id, ""), type_name)
+    moment = stamp(account.updated_at)
+    return {"id": account.id, "nominalCode": account.number, "name": account.name,
+            "fullyQualifiedCategory": category, "fullyQualifiedName": f"{category}.{account.name}",
+            "currency": account.currency or company.currency, "currentBalance": company.book.balance(account.id),
+            "type": type_name, "status": "Active" if account.active else "Archived", "isBankAccount": False,
+            "metadata": {"isDeleted": False}, "modifiedDate": moment, "sourceModifiedDate": moment}
 
 
 # -- companies, connections, pushes -------------------------------------------------------------------------

@@ -10,7 +10,7 @@ from typing import Any, Mapping
 from ...auth.oauth import TokenPair, TokenStore
 from ...auth.ratelimit import RateLimiter
 from ...clock import LATEST, Clock, IdGenerator
-from ...ledger import Account, Book, Flow, JournalEntry
+from ...ledger import Account, Book, Flow, JournalEntry, Transaction
 from ...wirecache import WireCache
 from ..marshal import load
 from . import wire
@@ -86,6 +86,9 @@ class CountState:
     def new_workspace(self, workspace_id: str, name: str, currency: str = "USD") -> Workspace:
         workspace = Workspace(workspace_id, name, Book(workspace_id, clock=self.clock, ids=self.ids,
                                                        currency=currency))
+        # what the transaction list reads: the transactions it shows (not excluded), by date and by account
+        workspace.book.add_transaction_index("listed", _listed)
+        workspace.book.add_transaction_index("listed account", _listed_account)
         self.workspaces[workspace_id] = workspace
         return workspace
 
@@ -103,8 +106,10 @@ class CountState:
                 getattr(workspace, kind)[row["id"]] = {**row, "createdAt": now, "updatedAt": now}
         for row in raw.get("journalEntries", []):
             fields = load(wire.EntryIn, row)
+            status = fields.get("status") or "posted"  # a draft is kept as one, as createJournalEntry keeps it
             entry = book.add_entry(on=fields["on"], memo=fields["memo"], lines=wire.new_lines(fields["lines"]),
-                                   reference=fields.get("reference"), source=row.get("source", "manual"),
+                                   reference=fields.get("reference"), status=status,
+                                   posted=status in wire.ENTRY_WORKFLOW.posted, source=row.get("source", "manual"),
                                    editable=row.get("source", "manual") == "manual", allow_closed_period=True,
                                    attrs=wire.entry_attrs(fields), entry_id=row["id"])
             sync_journal_transactions(book, None, entry)
@@ -161,3 +166,11 @@ def transaction_attrs(fields: Mapping[str, Any], currency: str, flags: Mapping[s
 
 __all__ = ["Client", "CountState", "Flow", "Workspace", "make_account", "sync_journal_transactions",
            "transaction_attrs"]
+
+
+def _listed(transaction: Transaction) -> tuple | None:
+    return None if transaction.attrs.get("excluded") else (transaction.date,)
+
+
+def _listed_account(transaction: Transaction) -> tuple | None:
+    return None if transaction.attrs.get("excluded") else (transaction.account_id, transaction.date)

@@ -63,9 +63,7 @@ class TransactionHandlers(CountHandlers):
         account = _account_filter(q)
         tags = set(q.get("tagUuids") or ())
         search = (q.get("search") or "").lower()
-        checks: list[Callable[[Any], bool]] = [lambda t: not t.attrs.get("excluded")]
-        if account:
-            checks.append(lambda t: t.account_id == account)
+        checks: list[Callable[[Any], bool]] = []  # excluded transactions are not in the indexes read
         if "categoryAccountUuid" in q:
             checks.append(lambda t: t.category_account_id == q["categoryAccountUuid"])
         for key in ("vendorUuid", "customerUuid", "projectUuid"):
@@ -82,8 +80,10 @@ class TransactionHandlers(CountHandlers):
             checks.append(lambda t: search in (t.description or "").lower()
                           or search in (t.attrs.get("notes") or "").lower())
         transactions, total = ws.book.transactions_page(
-            start=q.get("startDate"), end=q.get("endDate"), match=lambda t: all(check(t) for check in checks),
-            offset=(page - 1) * limit, limit=limit)
+            start=q.get("startDate"), end=q.get("endDate"),
+            match=checks[0] if len(checks) == 1 else (lambda t: all(check(t) for check in checks)) if checks
+            else None, offset=(page - 1) * limit, limit=limit,
+            **({"index": "listed account", "prefix": (account,)} if account else {"index": "listed"}))
         return success(200, {"transactions": [wire.transaction_out(t) for t in transactions],
                              "totalRecords": total, "page": page, "limit": limit}, "Transactions fetched.")
 

@@ -4,6 +4,7 @@ bodies, journal entries with their workflows on the shared ledger, and the query
 from __future__ import annotations
 
 import re
+from operator import attrgetter
 from typing import Any, Callable, Mapping, Sequence
 
 
@@ -301,9 +302,12 @@ class IntacctProvider(Provider):
 
     @handles("listJournalEntries")
     def list_journal_entries(self, call: Call) -> Reply:
+        by_key = call.tenant.book.entry_index("key")
+        start, size = call.query.get("start", 1), call.query.get("size", 100)
         with call.tenant.lock:
-            keys = sorted(call.tenant.book.entries, key=int)
-        return self._refs(call, keys, wire.ENTRY_PATH, lambda key: key)
+            keys = list(by_key.ids(start - 1, start - 1 + size))
+            total = len(by_key)
+        return 200, envelope([wire.ref(wire.ENTRY_PATH, key) for key in keys], page_meta(total, start, size))
 
     @handles("createJournalEntry")
     def create_journal_entry(self, call: Call) -> Reply:
@@ -389,25 +393,16 @@ class IntacctProvider(Provider):
                           f"hierarchy records")
         book = company.book
 
-        def records(entries: list[JournalEntry]) -> list[wire.EntryRecord]:
-            return [wire.EntryRecord(company, entry, today) for entry in entries]
-
-        def states() -> dict[str, int]:
-            counts = book.status_counts()
-            shown = dict(counts)
-            if "reversalPending" in counts:  # which read `reversed` depends on the day (wire.entry_state)
-                shown["reversed"] = shown.get("reversed", 0) + counts["reversalPending"]
-            return shown
-
-        def having_state(wanted: list[str]) -> list[wire.EntryRecord]:
-            statuses = set(wanted) | ({"reversalPending"} if "reversed" in wanted else set())
-            return records(book.entries_with_status(statuses))
+        def state_shown(status: str) -> tuple[str, ...]:  # a pending reversal reads `reversed` from its date on
+            return ("reversalPending", "reversed") if status == "reversalPending" else (status,)
 
         entries = Indexed(
-            date_field="postingDate",
-            between=lambda low, high, offset, limit: records(book.entries_between(low, high, offset=offset,
-                                                                                  limit=limit)),
-            count_between=book.count_between, kept_by={"state": (states, having_state)})
+            record=lambda entry: wire.EntryRecord(company, entry, today),
+            fields=wire.entry_fields(company, today), by_key=book.entry_index("key"), date_field="postingDate",
+            by_date=book.entry_index("postingDate"), day=attrgetter("date"),
+            kept_by={"state": (book.entry_index("status"), state_shown),
+                     "glJournal.id": (book.entry_index("journal"), lambda key: (company.journals[key].id,)),
+                     "glJournal.key": (book.entry_index("journal"), lambda key: (key,))})
         objects = {
             "general-ledger/journal-entry": entries,
             "general-ledger/journal-entry-line": lambda: wire.query_lines(company, list(book.entries.values()), today),

@@ -23,9 +23,12 @@ Behaviour follows the provider dossier (``providers/intacct.md`` sections 7-10):
 
 An object may come as :class:`Indexed` rather than a loader: the conditions a
 match must meet (the AND-ed ones) then take their candidates from the store's
-indexes (a date range, a field of few values), and the filter runs on those
-only, exactly as on all records; ``scan=True`` forces the full scan, which the
-tests compare against.
+indexes (a date range, a field of few values), the filter runs on those only,
+reading fields straight off the store's items, and a page in an index's order
+(the default, or by the date) is read from that index up to the page's end.
+When the indexes capture every condition they also count the matches.
+``scan=True`` forces the full scan over wire records, which the tests compare
+against.
 
 Every problem raises :class:`QueryError`; ``kind`` says which part of the
 request is wrong so the handler can pick its ``errorId``.
@@ -125,19 +128,26 @@ class QueryResult:
 
 @dataclass(frozen=True)
 class Indexed:
-    """An object's records with the indexes its store keeps. Every sequence is in the order of ``date_field``
-    (then the store's own), whose values are ``YYYY-MM-DD`` dates and never null.
+    """An object's records as its store holds them (items), with the store's indexes. An index (the ledger's
+    ``Index``) orders items by a key and offers ``span(low, high)`` (positions of a key-prefix range),
+    ``records(lo, hi, reverse=, keep=)`` (the items, read as far as iterated), ``counts()`` (items per first
+    key part), ``key(item)`` and ``len``.
 
-    ``between(low, high, offset, limit)`` and ``count_between(low, high)`` read the date index (bounds
-    inclusive, None open). ``kept_by`` maps a field of few distinct values to ``(values, having)``: ``values()``
-    its distinct values with how many records hold each, ``having(values)`` the records holding any of them.
-    A record missing from what an index returns for a condition it meets would be a wrong answer; one too many
-    costs only time."""
+    ``record(item)`` is an item's wire record; ``fields`` reads a field (dot path) of the wire record straight
+    off an item, the same value without building the record. ``by_key`` holds every item in ``key`` order (the
+    default order, and the order items were made); ``by_date`` every item by (``date_field``, key), where
+    ``date_field`` holds ``YYYY-MM-DD`` dates, never null, and ``day(item)`` is that date. ``kept_by`` maps a
+    field of few distinct values to an index keyed (stored value, date), holding every item, and
+    ``shown(value)``: the field values an item storing ``value`` can show. An item missing from what an index
+    gives for a condition it meets would be a wrong answer."""
 
+    record: Callable[[Any], Mapping]
+    fields: Mapping[str, Callable[[Any], Any]]
+    by_key: Any
     date_field: str
-    between: Callable[[dt.date | None, dt.date | None, int, int | None], list[Mapping]]
-    count_between: Callable[[dt.date | None, dt.date | None], int]
-    kept_by: Mapping[str, tuple[Callable[[], Mapping[Any, int]], Callable[[list[Any]], list[Mapping]]]]
+    by_date: Any
+    day: Callable[[Any], dt.date]
+    kept_by: Mapping[str, tuple[Any, Callable[[Any], tuple]]]
 
 
 # --------------------------------------------------------------------------
@@ -543,6 +553,20 @@ class _FilterCompiler:
     def operand(self, raw: Any) -> _Operand:
         return _Operand(raw, self.as_of)
 
+    def sieve(self, op: str, getter: Callable[[Any], Any], raw: Any) -> Callable[[list], list]:
+        """``compile`` for a list at once: the records that pass, in order. A scan runs this on every record a
+        query reads, so a text search runs as one comprehension, without a call per record for the test."""
+        if op == "$contains":
+            needle, ci = (raw.casefold(), True) if self.ci else (raw, False)
+
+            def contains(records: list) -> list:
+                return [r for r in records if (v := getter(r)) is not None and needle in (
+                    (v if v.__class__ is str else _text(v)).casefold() if ci else v if v.__class__ is str
+                    else _text(v))]
+            return contains
+        predicate = self.compile(op, getter, raw)
+        return lambda records: [r for r in records if predicate(r)]
+
     def compile(self, op: str, getter: Callable[[Mapping], Any], raw: Any) -> _Predicate:
         ci = self.ci
         negate = op in ("$ne", "$notIn", "$notBetween", "$notContains", "$notStartsWith", "$notEndsWith")
@@ -557,7 +581,7 @@ class _FilterCompiler:
             def text_test(value: Any) -> bool:
                 if value is None:
                     return False
-                text = _text(value)
+                text = value if value.__class__ is str else _text(value)
                 return method(text.casefold() if ci else text, needle)
             test = text_test
         elif base == "$eq":
@@ -653,12 +677,18 @@ class _FilterCompiler:
 def _conjunction(predicates: list[_Predicate]) -> _Predicate:
     if len(predicates) == 1:
         return predicates[0]
+    if len(predicates) == 2:  # the usual case, without a generator per record
+        first, second = predicates
+        return lambda record: first(record) and second(record)
     return lambda record: all(p(record) for p in predicates)
 
 
 def _disjunction(predicates: list[_Predicate]) -> _Predicate:
     if len(predicates) == 1:
         return predicates[0]
+    if len(predicates) == 2:
+        first, second = predicates
+        return lambda record: first(record) or second(record)
     return lambda record: any(p(record) for p in predicates)
 
 
@@ -781,10 +811,12 @@ def _aggregate(ref: _FieldRef, values: list[Any], ci: bool) -> Any:
         if all(type(v) is int for v in present):
             return int(total)
         return _amount(total)
+    # values that sort alike (``Rent`` and ``rent`` ignoring case) are told apart by their text, so the answer
+    # does not depend on the order the records came in
     best = present[0]
-    best_key = _sort_value(best, ci)
+    best_key = (_sort_value(best, ci), _text(best))
     for value in present[1:]:
-        key = _sort_value(value, ci)
+        key = (_sort_value(value, ci), _text(value))
         if (key < best_key) if ref.aggregate == "min" else (key > best_key):
             best, best_key = value, key
     if isinstance(best, (Decimal, float)):
@@ -1034,24 +1066,44 @@ def run_query(
     for ref, _, target in order_by:
         check(ref, target, purpose="sorted")
 
-    # Compile the filter once.
+    # Compile the filter once: over the store's items when indexed (each field read straight off the item).
     compiler = _FilterCompiler(as_of, case_sensitive)
     compiled = [
-        _conjunction([compiler.compile(c.op, _make_getter(ref.path, object_name), value)
+        _conjunction([compiler.compile(c.op, _make_getter(ref.path, object_name) if indexed is None
+                                       else _item_getter(indexed, ref.path, object_name), value)
                       for ref, value, _ in c.parts])
         for c in conditions
     ]
     predicate = _build_predicate(expression_tree, compiled)
-    conjuncts = [conditions[number] for number in _conjuncts(expression_tree, len(conditions))]
-    if indexed is not None and not aggregate_mode and order_by and order_by[0][0].path == (indexed.date_field,) \
-            and len(conjuncts) == len(conditions):
-        window = _exact_date_range(indexed, conditions, compiler)
-        if window is not None:
-            result = _date_ordered_page(indexed, *window, predicate, fields, order_by, object_name, ci, start, size)
-            if result is not None:
-                return result
-    candidates = records if indexed is None else _candidates(indexed, records, conjuncts, compiler, object_name)
-    matched = list(candidates) if predicate is None else [r for r in candidates if predicate(r)]
+    if indexed is None:
+        matched = list(records) if predicate is None else [r for r in records if predicate(r)]
+    else:
+        plan = _plan(indexed, conditions, _conjuncts(expression_tree, len(conditions)), compiler, object_name)
+        walk = None if aggregate_mode or plan is None else _order_walk(indexed, order_by, plan)
+        if plan is None:
+            total, items = 0, []
+        else:
+            if walk is not None and plan.pure and len(plan.exact) == len(conditions):
+                total, items = plan.size, []  # the indexes count it: no item is read but the page's
+            else:
+                items = list(plan.candidates())
+                if not plan.pure:
+                    items = [item for item in items if predicate(item)]  # type: ignore[misc]
+                for number, condition in enumerate(conditions):
+                    if plan.pure and number not in plan.exact:  # the conditions the candidates may still miss
+                        for ref, value, _ in condition.parts:
+                            items = compiler.sieve(condition.op, _item_getter(indexed, ref.path, object_name),
+                                                   value)(items)
+                total = len(items)
+        if walk is not None:
+            index, lo, hi, reverse, keep, dated = walk
+            # reading the plan's date range, the conditions it captures need no test
+            test = _all_of([compiled[n] for n in range(len(conditions)) if n not in plan.dated]) \
+                if dated and plan.pure else predicate
+            page = _walk(index, lo, hi, reverse, keep, test, start - 1, size)
+            return QueryResult(rows=_rows(map(indexed.record, page), fields, object_name),
+                               meta=_meta(total, start, size))
+        matched = [indexed.record(item) for item in items]
 
     if aggregate_mode:
         rows = _aggregate_rows(matched, fields, order_by, object_name, ci)
@@ -1101,8 +1153,8 @@ _ONE_DAY = dt.timedelta(days=1)
 
 
 class _AllRecords(Sequence):
-    """All of an indexed object's records, read only as far as they are iterated: checking a field's shape
-    reads the first, a full scan all of them."""
+    """All of an indexed object's records in key order, built only as far as they are iterated: checking a
+    field's shape reads the first, a full scan all of them."""
 
     def __init__(self, indexed: Indexed):
         self.indexed = indexed
@@ -1110,12 +1162,12 @@ class _AllRecords(Sequence):
 
     def _load(self) -> list[Mapping]:
         if self._all is None:
-            self._all = self.indexed.between(None, None, 0, None)
+            self._all = list(map(self.indexed.record, self.indexed.by_key.records()))
         return self._all
 
     def __iter__(self) -> Iterator[Mapping]:
         if self._all is None:
-            head = self.indexed.between(None, None, 0, 1)
+            head = list(map(self.indexed.record, self.indexed.by_key.records(0, 1)))
             yield from head
             if head:
                 yield from itertools.islice(self._load(), 1, None)
@@ -1123,10 +1175,23 @@ class _AllRecords(Sequence):
             yield from self._all
 
     def __len__(self) -> int:
-        return self.indexed.count_between(None, None)
+        return len(self.indexed.by_key)
 
     def __getitem__(self, index: Any) -> Any:
         return self._load()[index]
+
+
+def _item_getter(indexed: Indexed, path: tuple[str, ...], object_name: str) -> Callable[[Any], Any]:
+    """A field of an item's wire record: read off the item when the store says how, else from the record."""
+    native = indexed.fields.get(".".join(path))
+    if native is not None:
+        return native
+    generic, record = _make_getter(path, object_name), indexed.record
+    return lambda item: generic(record(item))
+
+
+def _all_of(predicates: list[_Predicate]) -> _Predicate | None:
+    return _conjunction(predicates) if predicates else None
 
 
 def _conjuncts(tree: Tree, count: int) -> list[int]:
@@ -1148,8 +1213,9 @@ def _conjuncts(tree: Tree, count: int) -> list[int]:
 
 
 def _date_bounds(op: str, value: Any, compiler: _FilterCompiler) -> tuple[dt.date | None, dt.date | None] | None:
-    """The dates a date-valued field can hold and meet ``op value`` (a superset), or None when the condition
-    does not bound it (a value that is no date compares as text)."""
+    """The dates a date-valued field holds when it meets ``op value``, or None when the condition does not bound
+    it (a value that is no date compares as text). Exact: the field's values are plain dates, which the
+    condition's own test compares by day."""
     if op == "$between":
         low, high = compiler.operand(value[0]).dates, compiler.operand(value[1]).dates
         return None if low is None or high is None else (low[0], high[1])
@@ -1169,81 +1235,129 @@ def _nested(path: tuple[str, ...], value: Any) -> dict:
     return record
 
 
-def _candidates(indexed: Indexed, records: Sequence[Mapping], conditions: list[_Condition], compiler: _FilterCompiler,
-                object_name: str) -> Sequence[Mapping]:
-    """The fewest records an index gives for the AND-ed conditions; the filter still runs on every one."""
+def _prefixes(value: Any, low: dt.date | None, high: dt.date | None) -> tuple[tuple, tuple]:
+    """The key prefixes of a (value, date) index's range for one value and a date range."""
+    return (value,) if low is None else (value, low), (value,) if high is None else (value, high)
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """Where a query's candidates come from: the date range its AND-ed conditions bound, and possibly one field
+    of few values (``kept``: its index and the values a match can store). ``exact`` are the conditions the
+    candidates meet by construction (``dated``: by the date range alone); ``pure`` says every condition is
+    AND-ed; ``size`` is the number of candidates."""
+
+    indexed: Indexed
+    low: dt.date | None
+    high: dt.date | None
+    kept: tuple[Any, list[Any]] | None
+    size: int
+    exact: frozenset[int]
+    dated: frozenset[int]
+    pure: bool
+
+    def candidates(self) -> Iterable[Any]:
+        if self.size * 2 > len(self.indexed.by_key):
+            # Most of the book: read all of it in key order, the order its records were made and lie in memory,
+            # and keep the candidates by their index keys. Read in date order, records far apart in memory made
+            # a scan wait on memory for most of its time.
+            low, high, records = self.low or dt.date.min, self.high or dt.date.max, self.indexed.by_key.records()
+            dated = self.low is not None or self.high is not None
+            if self.kept is None:
+                day = self.indexed.day
+                return [r for r in records if low <= day(r) <= high] if dated else list(records)
+            index, values = self.kept
+            key, wanted = index.key, set(values)
+            if not dated:
+                return [r for r in records if key(r)[0] in wanted]
+            return [r for r in records if (k := key(r))[0] in wanted and low <= k[1] <= high]
+        if self.kept is None:
+            return self.indexed.by_date.records(*self.indexed.by_date.span(_day_key(self.low), _day_key(self.high)))
+        index, values = self.kept
+        return itertools.chain.from_iterable(index.records(*index.span(*_prefixes(value, self.low, self.high)))
+                                             for value in values)
+
+
+def _day_key(day: dt.date | None) -> tuple | None:
+    return None if day is None else (day,)
+
+
+def _plan(indexed: Indexed, conditions: list[_Condition], conjuncts: list[int], compiler: _FilterCompiler,
+          object_name: str) -> _Plan | None:
+    """The narrowest candidates the indexes give for the AND-ed conditions; None when none can match."""
     low: dt.date | None = None
     high: dt.date | None = None
-    bounded = False
     kept: dict[str, list[Any]] = {}
-    for condition in conditions:
+    needs: dict[int, set[str] | None] = {}  # condition -> the kept fields that capture it (None: no index does)
+    for number in conjuncts:
+        condition = conditions[number]
+        need: set[str] | None = set()
         for ref, value, _ in condition.parts:
             name = ".".join(ref.path)
-            if name == indexed.date_field:
-                bounds = _date_bounds(condition.op, value, compiler)
-                if bounds is not None:
-                    bounded = True
-                    low = bounds[0] if low is None or (bounds[0] is not None and bounds[0] > low) else low
-                    high = bounds[1] if high is None or (bounds[1] is not None and bounds[1] < high) else high
+            bounds = _date_bounds(condition.op, value, compiler) if name == indexed.date_field else None
+            if bounds is not None:
+                low = bounds[0] if low is None or (bounds[0] is not None and bounds[0] > low) else low
+                high = bounds[1] if high is None or (bounds[1] is not None and bounds[1] < high) else high
             elif name in indexed.kept_by:
-                # the condition's own test decides which of the few values it accepts
+                # the condition's own test decides which stored values it accepts (from the values they show)
+                index, shown = indexed.kept_by[name]
                 test = compiler.compile(condition.op, _make_getter(ref.path, object_name), value)
-                values = kept.get(name)
-                if values is None:
-                    values = list(indexed.kept_by[name][0]())
-                kept[name] = [v for v in values if test(_nested(ref.path, v))]
+                verdicts = {stored: {test(_nested(ref.path, value)) for value in shown(stored)}
+                            for stored in index.counts()}
+                kept[name] = [stored for stored in kept.get(name, verdicts) if True in verdicts[stored]]
+                if need is not None and all(len(verdict) == 1 for verdict in verdicts.values()):
+                    need.add(name)
+                else:
+                    need = None
+            else:
+                need = None
+        needs[number] = need
     if low is not None and high is not None and low > high:
-        return []
-    best: tuple[int, Callable[[], Sequence[Mapping]]] | None = None
-    if bounded:
-        best = (indexed.count_between(low, high), lambda: indexed.between(low, high, 0, None))
-    for name, values in kept.items():
-        counts = indexed.kept_by[name][0]()
-        size = sum(counts.get(v, 0) for v in values)
-        if best is None or size < best[0]:
-            best = (size, lambda having=indexed.kept_by[name][1], values=values: having(values))
-    return records if best is None else best[1]()
-
-
-def _exact_date_range(indexed: Indexed, conditions: list[_Condition],
-                      compiler: _FilterCompiler) -> tuple[dt.date | None, dt.date | None] | None:
-    """The date range AND-ed conditions select when they are all date bounds on the indexed date field (whose
-    values are plain dates, so each bound is exact, not just a superset); None otherwise."""
-    low: dt.date | None = None
-    high: dt.date | None = None
-    for condition in conditions:
-        for ref, value, _ in condition.parts:
-            bounds = _date_bounds(condition.op, value, compiler) if ref.path == (indexed.date_field,) else None
-            if bounds is None:
-                return None
-            low = bounds[0] if low is None or (bounds[0] is not None and bounds[0] > low) else low
-            high = bounds[1] if high is None or (bounds[1] is not None and bounds[1] < high) else high
-    return low, high
-
-
-def _date_ordered_page(indexed: Indexed, low: dt.date | None, high: dt.date | None, predicate: _Predicate | None,
-                       fields: list[_FieldRef], order_by: list[tuple[_FieldRef, bool, str]], object_name: str,
-                       ci: bool, start: int, size: int) -> QueryResult | None:
-    """Records filtered by a date range alone and ordered by the date first: the page is a window of the date
-    index, and only the days it touches are read and sorted (the rest of the order is within a day). None if a
-    record read does not meet the filter after all (then the caller answers the long way)."""
-    total = indexed.count_between(low, high)
-    descending = order_by[0][1]
-    first, stop = start - 1, min(total, start - 1 + size)
-    if first >= stop:
-        return QueryResult(rows=[], meta=_meta(total, start, size))
-    # the window in ascending date order
-    window = indexed.between(low, high, total - stop if descending else first, stop - first)
-    getter = _make_getter((indexed.date_field,), object_name)
-    days = [dt.date.fromisoformat(getter(window[0])), dt.date.fromisoformat(getter(window[-1]))]
-    group = indexed.between(days[0], days[1], 0, None)
-    if predicate is not None and not all(predicate(record) for record in group):
         return None
-    before = total - indexed.count_between(low, days[1]) if descending \
-        else indexed.count_between(low, days[0] - _ONE_DAY)
-    _sort_in_place(group, _record_sort_keys(order_by, object_name), ci)
-    rows = _rows(group[first - before:stop - before], fields, object_name)
-    return QueryResult(rows=rows, meta=_meta(total, start, size))
+    by_date = indexed.by_date
+    best, size = None, len(range(*by_date.span(_day_key(low), _day_key(high))))
+    for name, values in kept.items():
+        index = indexed.kept_by[name][0]
+        found = sum(len(range(*index.span(*_prefixes(value, low, high)))) for value in values)
+        if found <= size:  # on a tie the field's index, which also captures the field's conditions
+            best, size = name, found
+    exact = frozenset(n for n, need in needs.items() if need is not None and need <= {best})
+    dated = frozenset(n for n, need in needs.items() if need == set())
+    return _Plan(indexed, low, high, None if best is None else (indexed.kept_by[best][0], kept[best]), size, exact,
+                 dated, len(conjuncts) == len(conditions))
+
+
+def _order_walk(indexed: Indexed, order_by: list[tuple[_FieldRef, bool, str]],
+                plan: _Plan) -> tuple[Any, int, int, bool, int, bool] | None:
+    """How to read the rows in the requested order from an index, stopping at the page: (index, lo, hi, reverse,
+    keep, dated), where ``dated`` says the range is the plan's dates; None when no index holds that order."""
+    keys = [(ref.path, descending) for ref, descending, _ in order_by]
+    if keys and keys[-1] == (("key",), False):
+        keys.pop()  # the tie-break every order ends with, said aloud
+    if not keys or keys == [(("key",), True)]:
+        return indexed.by_key, 0, len(indexed.by_key), bool(keys), 0, False
+    if len(keys) == 1 and keys[0][0] == (indexed.date_field,):
+        lo, hi = indexed.by_date.span(_day_key(plan.low), _day_key(plan.high))
+        return indexed.by_date, lo, hi, keys[0][1], 1, True  # descending: newest day first, each in key order
+    return None
+
+
+def _walk(index: Any, lo: int, hi: int, reverse: bool, keep: int, test: _Predicate | None, first: int,
+          size: int) -> list[Any]:
+    """Items ``first`` to ``first + size`` of those in positions [lo, hi) of ``index`` that pass ``test``."""
+    if test is None and not keep:
+        window = (max(lo, hi - first - size), hi - first) if reverse else (lo + first, min(hi, lo + first + size))
+        return list(index.records(*window, reverse=reverse)) if window[1] > window[0] else []
+    page: list[Any] = []
+    for found in index.records(lo, hi, reverse=reverse, keep=keep):
+        if test is None or test(found):
+            if first:
+                first -= 1
+                continue
+            page.append(found)
+            if len(page) == size:
+                break
+    return page
 
 
 def _aggregate_rows(records: list[Mapping], fields: list[_FieldRef],

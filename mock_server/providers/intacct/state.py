@@ -18,7 +18,7 @@ from typing import Any, Callable, Mapping
 from ...auth.oauth import TokenPair, TokenStore
 from ...clock import LATEST, Clock, IdGenerator
 from ...idempotency import IdempotencyStore
-from ...ledger import Account, AccountKind, Book, Workflow
+from ...ledger import Account, AccountKind, Book, JournalEntry, Workflow
 
 ACCESS_TTL = timedelta(seconds=3600)
 REFRESH_TTL = timedelta(days=30)
@@ -160,6 +160,8 @@ class IntacctState:
     def _new_company(self, company_id: str, settings_of: str | None = None) -> Company:
         now = self.clock.now()
         company = Company(company_id, Book(company_id, clock=self.clock, ids=self.ids))
+        for name, key in ENTRY_INDEXES.items():
+            company.book.add_entry_index(name, key)
         for number, raw in enumerate(self.fixtures.get("accounts", []), 1):
             kind = KINDS[(raw["accountType"], raw["normalBalance"])]
             company.book.add_account(Account(
@@ -183,6 +185,23 @@ class IntacctState:
         company.line_keys = itertools.count(max(line_keys, default=0) + 1)
         self._seed_entries(company, entries)
         return company
+
+
+def _by_key(entry: JournalEntry) -> tuple:
+    return (int(entry.id),)  # keys are numbers, and order as numbers
+
+
+def _by_date(entry: JournalEntry) -> tuple:
+    return entry.date, int(entry.id)
+
+
+def _by_journal(entry: JournalEntry) -> tuple:
+    return entry.attrs["journal"], entry.date
+
+
+# What the entry list and the query service read in order (provider.query_objects): the default order (key), the
+# posting date's (ties in key order) and each journal's entries by date.
+ENTRY_INDEXES = {"key": _by_key, "postingDate": _by_date, "journal": _by_journal}
 
 
 def parse_username(username: str) -> tuple[str, str, str | None]:

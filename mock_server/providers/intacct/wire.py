@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
+from operator import attrgetter
 from typing import Any, Callable, Iterable, Iterator, Mapping
 
 from ...ledger import Account, JournalEntry, Line, format_amount
@@ -124,6 +125,22 @@ class EntryRecord(Mapping[str, Any]):
 
     def __len__(self) -> int:
         return len(_ENTRY_FIELDS)
+
+
+def entry_fields(company: Company, today: date) -> dict[str, Callable[[JournalEntry], Any]]:
+    """The query service's field readers: each field of an EntryRecord read off the entry directly (a query
+    tests a field of every entry it reads), and the references a filter names most, by dot path."""
+    readers: dict[str, Callable[[JournalEntry], Any]] = {
+        name: (lambda entry, field=field: field(company, entry, today))
+        for name, field in _ENTRY_FIELDS.items() if name not in ("key", "id", "description", "postingDate")}
+    journals = company.journals
+    return {**readers, "key": attrgetter("id"), "id": attrgetter("id"), "description": attrgetter("memo"),
+            "postingDate": _entry_day, "glJournal.key": lambda entry: entry.attrs["journal"],
+            "glJournal.id": lambda entry: journals[entry.attrs["journal"]].id}
+
+
+def _entry_day(entry: JournalEntry) -> str:
+    return entry.date.isoformat()
 
 
 def line_out(company: Company, entry: JournalEntry, line: Line, number: int, state: str) -> dict[str, Any]:
