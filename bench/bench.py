@@ -559,8 +559,9 @@ def _get(path: str, scans: bool = False) -> tuple[str, str, bytes, bool]:
 class CountTenant:
     """Acme Coffee Roasters, grown through the bulk endpoint (100 rows a request, COUNT's cap)."""
 
-    def __init__(self, port: int):
-        self.port, self.count, self.have = port, Count(), 0
+    def __init__(self, port: int, tenant: dict[str, str] | None = None):
+        """`tenant`: one POST /_mock/tenants made (its credentials), instead of the fixtures' Acme."""
+        self.port, self.count, self.have = port, Count(tenant), 0
 
     def grow(self, size: int) -> None:
         conn = http.client.HTTPConnection(HOST, self.port, timeout=60)
@@ -874,18 +875,13 @@ def main() -> None:
         args.duration, args.warmup, args.reps, args.sizes, args.changes, args.reset_size = 1, 1, 1, "50,150", 300, 200
     with tempfile.TemporaryDirectory(prefix="ledger-mock-bench-") as tmp:
         report = [f"machine: {os.cpu_count()} cores, {sys.platform}, Python {sys.version.split()[0]}", ""]
-        if args.part in ("compare", "all", "smoke"):
-            report += compare(args, Path(tmp)) + [""]
-        if args.part in ("coverage", "all", "smoke"):
-            report += coverage_cost(args) + [""]
-        if args.part in ("proxy", "all", "smoke"):
-            report += proxy_cost(args, Path(tmp)) + [""]
-        if args.part in ("scaling", "all", "smoke"):
-            report += scaling(args, Path(tmp)) + [""]
-        if args.part in ("restart", "all", "smoke"):
-            report += restart_cost(args, Path(tmp)) + [""]
-        if args.part in ("tenants", "all", "smoke"):
-            report += tenant_cost(args, Path(tmp)) + [""]
+        parts = {"compare": lambda: compare(args, Path(tmp)), "coverage": lambda: coverage_cost(args),
+                 "proxy": lambda: proxy_cost(args, Path(tmp)), "scaling": lambda: scaling(args, Path(tmp)),
+                 "restart": lambda: restart_cost(args, Path(tmp)), "tenants": lambda: tenant_cost(args, Path(tmp))}
+        for name, part in parts.items():
+            if args.part in (name, "all", "smoke"):
+                report += part() + [""]
+                print("\n".join(report[-40:]), flush=True)  # as it comes: a later part failing loses nothing
         report += verdict_table()
         text = "\n".join(report)
         print("\n" + text)
