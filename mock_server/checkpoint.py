@@ -17,6 +17,7 @@ kept beside the state file as `<state file>.checkpoint`:
 from __future__ import annotations
 
 import dataclasses
+import functools
 import gc
 import inspect
 import io
@@ -76,7 +77,12 @@ class Found:
             enabled = gc.isenabled()
             gc.disable()  # millions of objects, none garbage: collecting while they arrive triples the time
             try:
-                return unpickler.load()
+                state = unpickler.load()
+                # Straight into the oldest generation: else the first collection after this scans them all (0.25 s
+                # at 100k entries) before the first request is answered, and the next one again.
+                gc.freeze()
+                gc.unfreeze()
+                return state
             finally:
                 if enabled:
                     gc.enable()
@@ -120,8 +126,8 @@ class Checkpoints:
         if status.st_uid != os.getuid() or status.st_mode & 0o022:
             why = "it is not this user's alone, and a checkpoint is a pickle"
         else:
-            data = self.path.read_bytes()
-            first, _, payload = data.partition(b"\n")
+            with open(self.path, "rb") as handle:  # two reads: splitting one would copy the payload
+                first, payload = handle.readline(), handle.read()
             try:
                 head = orjson.loads(first)
             except orjson.JSONDecodeError:
@@ -242,8 +248,10 @@ def _shared(mock: Mock) -> Iterator[tuple[Any, tuple[str, ...]]]:
         yield spec, ("spec", name)
 
 
+@functools.lru_cache(maxsize=None)
 def _fingerprint(selected: tuple[str, ...]) -> str:
-    """A CRC of the code the state was made by: this package and each served provider's module and spec."""
+    """A CRC of the code the state was made by: this package and each served provider's module and spec (read
+    once a process: a test suite builds hundreds of apps, and its code does not change under it)."""
     from . import providers
 
     files = set(Path(__file__).parent.rglob("*.py"))

@@ -18,13 +18,14 @@ from urllib.parse import parse_qsl, urlencode
 
 import orjson
 
-from .bodies import nests_deeper
 
-SECRET = re.compile(r"authorization|signature|secret|token|password|api[-_]?key|cookie|credential", re.IGNORECASE)
+_SECRET_WORDS = ("authorization", "signature", "secret", "token", "password", "apikey", "api-key", "api_key",
+                 "cookie", "credential")
+_ANY_SECRET_WORD = "|".join(map(re.escape, _SECRET_WORDS))
+SECRET = re.compile(_ANY_SECRET_WORD, re.IGNORECASE)  # a name whose value is never shown or kept
 # `name: value` / `name=value` / `"name": "value"` in text that is not JSON or a form: the value goes.
-_SECRET_IN_TEXT = re.compile(
-    r"""((?:authorization|signature|secret|token|password|api[-_]?key|cookie|credential)[\w-]*["']?\s*[:=]\s*)"""
-    r"""("(?:[^"\\]|\\.)*"?|'[^']*'?|[^\s&,;}\]]+)""", re.IGNORECASE)
+_SECRET_IN_TEXT = re.compile(rf"""((?:{_ANY_SECRET_WORD})[\w-]*["']?\s*[:=]\s*)"""
+                             r"""("(?:[^"\\]|\\.)*"?|'[^']*'?|[^\s&,;}\]]+)""", re.IGNORECASE)
 REDACTED = "<redacted>"
 MAX_BODY = 4000  # characters of a non-JSON body shown
 MAX_STORED = 32 * 1024  # bytes of a body kept
@@ -119,13 +120,37 @@ def redact_body(raw: bytes, content_type: str | None) -> Any:
         except orjson.JSONDecodeError:
             pass
         else:  # deeper than orjson writes (the journal's answer, the inspector) it is shown as text
-            if not nests_deeper(document, MAX_SHOWN_DEPTH, raw):
-                return _redact(document)
+            if _shown_as_json(document):
+                # Walking a document in Python costs milliseconds a bulk body: only when a key may be secret,
+                # which needs its name in the raw text (or a JSON escape spelling it).
+                return _redact(document) if may_name_a_secret(raw) else document
     text = raw.decode("utf-8", "replace")
     if content_type and "x-www-form-urlencoded" in content_type:
         return redact_query(text)
     text = _SECRET_IN_TEXT.sub(lambda m: m.group(1) + REDACTED, text)
     return text if len(text) <= MAX_BODY else text[:MAX_BODY] + f"... ({len(text) - MAX_BODY} more)"
+
+
+def may_name_a_secret(raw: bytes) -> bool:
+    """Whether a JSON or form body may hold a name SECRET matches: one of its words is in the text, or an escape
+    that could spell one. Checked in C, so the parsed body is walked (milliseconds for a bulk body) only then."""
+    if b"\\" in raw or b"%" in raw:
+        return True
+    lowered = raw.lower()
+    return any(word.encode() in lowered for word in _SECRET_WORDS)
+
+
+def _shown_as_json(document: Any) -> bool:
+    """Whether `document` nests at most MAX_SHOWN_DEPTH levels, measured by orjson in C: it writes 254 levels
+    and refuses more, so it writes the document inside 254 - MAX_SHOWN_DEPTH lists exactly when that holds."""
+    wrapped = document
+    for _ in range(254 - MAX_SHOWN_DEPTH):
+        wrapped = [wrapped]
+    try:
+        orjson.dumps(wrapped)
+    except orjson.JSONEncodeError:
+        return False
+    return True
 
 
 def _redact(document: Any) -> Any:

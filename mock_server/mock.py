@@ -209,8 +209,8 @@ class Mock:
             raise
 
     def reset(self, name: str | None = None, tenant: str | None = None) -> list[str]:
-        """Back to the fixtures: everything (ids restarting as at startup), one provider, or one tenant (its
-        provider rebuilt and every other tenant's changes applied again).
+        """Back to the fixtures: everything (ids restarting as at startup), one provider, or one tenant (the
+        others kept as they are).
 
         The write log is rewritten to match, keeping the operator's own settings (clock, faults, posted
         fixtures) and the changes of providers not served now, so it always says what the state is and a reset
@@ -219,8 +219,7 @@ class Mock:
             if tenant is not None:
                 if tenant not in {str(t.id) for t in self.providers[name].tenants()}:
                     raise ApiError(404, "not_found", f"No tenant {tenant!r} in {name}.")
-                self._rebuild(name, lambda r: r["provider"] == name and r.get("tenant") == tenant,
-                              f"Tenant {tenant} cannot be reset")
+                self._reset_tenant(name, tenant)
                 self.coverage.reset(name, tenant)
                 return [f"{name}/{tenant}"]
             names = [name] if name else list(self.providers)
@@ -257,6 +256,42 @@ class Mock:
                           f"Tenant {tenant} cannot be deleted")
             self.coverage.reset(provider, tenant)
             return {"provider": provider, "tenant": tenant}
+
+    def _reset_tenant(self, name: str, tenant: str) -> None:
+        """Tenant `tenant` of provider `name` as it began, every other tenant untouched. The tenant is built
+        again alone (its provider's fixtures, plus the record that made it when the admin API did) and swapped in
+        (`Provider.swap_tenant`), so the cost does not grow with the other tenants' history; a provider that
+        cannot swap a tenant is rebuilt whole instead. Either way the log loses the tenant's changes."""
+        live = self.providers[name]
+
+        def dropped(record: dict[str, Any]) -> bool:
+            return record["provider"] == name and record.get("tenant") == tenant
+
+        if type(live).swap_tenant is Provider.swap_tenant:
+            self._rebuild(name, dropped, f"Tenant {tenant} cannot be reset")
+            return
+        remaining = [r for r in self.writes.records if not dropped(r)]
+        with self._all_or_nothing():
+            fresh = self._build(name)
+            made = [r for r in remaining if r["provider"] == ADMIN and r.get("tenant") == tenant
+                    and _belongs(r) == name]
+            if made:
+                self.providers[name] = fresh
+                try:
+                    self.replay(made)
+                except StateFileError as exc:
+                    raise ApiError(409, "conflict", f"Tenant {tenant} cannot be reset: {exc}") from None
+                finally:
+                    self.providers[name] = live
+            if tenant not in {str(t.id) for t in fresh.tenants()}:  # made again under another id: rebuild whole
+                self._rebuild(name, dropped, f"Tenant {tenant} cannot be reset")
+                return
+            live.swap_tenant(tenant, fresh)
+            try:
+                self._rewrite(remaining)
+            except BaseException:
+                live.swap_tenant(tenant, fresh)  # back as it was
+                raise
 
     def _rebuild(self, name: str, dropped: Callable[[dict[str, Any]], bool], failure: str) -> None:
         """Provider `name` built again from its fixtures with every change of it the log keeps, less `dropped`."""

@@ -27,7 +27,7 @@ from werkzeug.wrappers import Request
 from . import admin, faults, fidelity, persistence
 from .bodies import read_json, read_yaml
 from .errors import ApiError, excerpt
-from .journal import REDACTED, SECRET, Exchange
+from .journal import REDACTED, SECRET, Exchange, may_name_a_secret
 from .ledger import LedgerError
 from .mock import REPLAY, Mock
 from .persistence import Unwritable
@@ -48,8 +48,6 @@ WORLD = frozenset({(admin.NAME, "importState"), (admin.NAME, "reset"), (admin.NA
 LARGE_BODIES = frozenset({(admin.NAME, "importState"), (admin.NAME, "loadFixtures")})
 # Faults are the operator's instruments for this process, not state: a `times: 1` rule replayed after a restart
 # would fire again. They are neither written to the log nor exported.
-# The words journal.SECRET looks for: a body without any holds no secret-looking name, and need not be walked.
-_SECRET_WORDS = (b"auth", b"signature", b"secret", b"token", b"password", b"key", b"cookie", b"credential")
 UNRECORDED = frozenset({(admin.NAME, "addFault"), (admin.NAME, "deleteFault"), (admin.NAME, "clearFaults")})
 
 
@@ -190,8 +188,7 @@ def pipeline(mock: Mock, name: str, current: Callable[[], Provider], operation: 
             return b""  # nothing the operation reads, so nothing to keep
         if name == admin.NAME or not isinstance(call.body, dict):
             return raw_body  # posted fixtures are state, secrets and all
-        lowered = raw_body.lower()
-        if not any(word in lowered for word in _SECRET_WORDS):  # nothing that looks secret: nothing to walk
+        if not may_name_a_secret(raw_body):
             return raw_body
         kept, changed = _undeclared_secrets_out(call.body, operation.body_names)
         if not changed:

@@ -33,6 +33,9 @@ def load_document(path: Path) -> dict:
     return read_yaml(path)
 
 
+_COMPILED: dict[tuple[Path, bool], "Spec"] = {}  # see Spec.__init__
+
+
 @dataclass(frozen=True, slots=True)
 class Parameter:
     name: str
@@ -164,6 +167,12 @@ class Spec:
         self.document = load_document(path)
         # The document is handed to the validator library once; each operation's schemas point into it.
         self._uri = f"urn:ledger-mock:{path.stem}"
+        # Compiled once per process: nothing changes a compiled spec, and its validators cost more than the rest
+        # of an app, which every reset, tenant and test (each building its app again from the log) would pay.
+        compiled = _COMPILED.get((path, validate_responses))
+        if compiled is not None:
+            self._registry, self.operations = compiled._registry, compiled.operations
+            return
         self._registry = jsonschema_rs.Registry([(self._uri, self.document)])
         self.operations: dict[str, Operation] = {}
         for spec_path, item in self.document.get("paths", {}).items():
@@ -174,6 +183,7 @@ class Spec:
                     if operation.id in self.operations:
                         raise ValueError(f"{path}: operationId {operation.id} is used twice")
                     self.operations[operation.id] = operation
+        _COMPILED[path, validate_responses] = self
 
     def _compile(self, path: str, method: str, raw: dict, shared: list, validate_responses: bool) -> Operation:
         if "operationId" not in raw:

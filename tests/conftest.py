@@ -31,6 +31,20 @@ FROZEN = datetime(2025, 2, 15, 12, 0, tzinfo=UTC)
 VENDOR_SPECS = Path(__file__).resolve().parents[2] / "shared" / "vendor-specs"
 
 
+# The files whose tests take longest, longest first: run before the rest, so both workers are busy to the end
+# rather than one finishing a contract run alone (worksteal splits the collection in two and steals from the
+# ends of the queues). Whole files move, in their own order: module fixtures are still set up once. Not
+# tests/test_contract_limits.py: it needs the harness to send 30 requests in a second, which it may not do
+# beside a contract run.
+LONGEST_FIRST = ("tests/test_contract.py", "tests/test_hostile.py", "tests/test_fidelity.py",
+                 "tests/test_persistence.py", "tests/test_pytest_plugin.py")
+
+
+def pytest_collection_modifyitems(items):
+    rank = {name: n for n, name in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.nodeid.split("::", 1)[0], len(rank)))
+
+
 def pytest_configure(config):
     config.addinivalue_line("markers", "state_outside_the_api: the test changes a mock's state directly, not over "
                                        "HTTP, so its write log cannot rebuild that state (no replay check)")

@@ -34,31 +34,74 @@ def state_of(app: Any) -> dict[str, Any]:
 
 
 def _plain(value: Any, path: tuple[int, ...] = ()) -> Any:
+    kind = _KINDS.get(type(value)) or _kind(value)
+    if kind is _PLAIN:
+        return value
+    if kind is _TEXT:
+        return str(value)
+    if kind is _ENUM:
+        return value.value
+    if kind is _SKIPPED:
+        return "<skipped>"
     if id(value) in path:
         return "<cycle>"
     inner = (*path, id(value))
-    if value is None or isinstance(value, (bool, int, float, str)):
-        return value
-    if isinstance(value, (Decimal, date, datetime, timedelta)):
-        return str(value)
-    if isinstance(value, Enum):
-        return value.value
-    if isinstance(value, SKIPPED_TYPES) or callable(value) and not dataclasses.is_dataclass(value):
-        return "<skipped>"
-    if isinstance(value, dict):
+    if kind is _DICT:
         return {str(k): _plain(v, inner) for k, v in value.items() if str(k) not in SKIPPED_NAMES}
-    if isinstance(value, (list, tuple, deque, SortedList)):
+    if kind is _LIST:
         return [_plain(v, inner) for v in value]
-    if isinstance(value, (set, frozenset)):
+    if kind is _SET:
         return sorted(repr(_plain(v, inner)) for v in value)
-    if dataclasses.is_dataclass(value):
-        return {f.name: _plain(getattr(value, f.name), inner) for f in dataclasses.fields(value)
-                if f.name not in SKIPPED_NAMES}
-    if hasattr(value, "__dict__") or hasattr(value, "__slots__"):
+    if kind is _DATACLASS:
+        return {name: _plain(getattr(value, name), inner) for name in _fields(value)}
+    if kind is _OBJECT:
         names = list(vars(value)) if hasattr(value, "__dict__") else list(value.__slots__)
         return {type(value).__name__: {n: _plain(getattr(value, n, None), inner) for n in names
                                        if n not in SKIPPED_NAMES}}
     return repr(value)
+
+
+# How a value is walked depends only on its type: found once per type (the walk is most of every make_app test's
+# teardown). A value of a plain kind holds nothing, so it can be no cycle.
+_PLAIN, _TEXT, _ENUM, _SKIPPED, _DICT, _LIST, _SET, _DATACLASS, _OBJECT, _REPR = (
+    "plain", "text", "enum", "skipped", "dict", "list", "set", "dataclass", "object", "repr")
+_KINDS: dict[type, str] = {}
+_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+def _kind(value: Any) -> str:
+    if value is None or isinstance(value, (bool, int, float, str)):
+        kind = _PLAIN
+    elif isinstance(value, (Decimal, date, datetime, timedelta)):
+        kind = _TEXT
+    elif isinstance(value, Enum):
+        kind = _ENUM
+    elif isinstance(value, SKIPPED_TYPES) or callable(value) and not dataclasses.is_dataclass(value):
+        kind = _SKIPPED
+    elif isinstance(value, dict):
+        kind = _DICT
+    elif isinstance(value, (list, tuple, deque, SortedList)):
+        kind = _LIST
+    elif isinstance(value, (set, frozenset)):
+        kind = _SET
+    elif dataclasses.is_dataclass(value):
+        kind = _DATACLASS
+    elif hasattr(value, "__dict__") or hasattr(value, "__slots__"):
+        kind = _OBJECT
+    else:
+        kind = _REPR
+    if not isinstance(value, type):  # classes are all of type `type`, and differ in kind
+        _KINDS[type(value)] = kind
+    return kind
+
+
+def _fields(value: Any) -> tuple[str, ...]:
+    names = _FIELDS.get(type(value))
+    if names is None:
+        names = tuple(f.name for f in dataclasses.fields(value) if f.name not in SKIPPED_NAMES)
+        if not isinstance(value, type):
+            _FIELDS[type(value)] = names
+    return names
 
 
 def differences(left: Any, right: Any, where: str = "") -> list[str]:

@@ -44,7 +44,8 @@ def test_every_test_a_ledger_names_exists():
     missing_files = [f for f in files if not (ROOT / f).exists()]
     assert not missing_files
     collected = subprocess.run([sys.executable, "-m", "pytest", "--collect-only", "-q", "-o", "addopts=",
-                                "-p", "no:cacheprovider", *files], cwd=ROOT, capture_output=True, text=True)
+                                "-p", "no:cacheprovider", "--assert=plain", *files],  # nothing runs: no rewriting
+                               cwd=ROOT, capture_output=True, text=True)
     ids = set(collected.stdout.split())
     functions = {i.split("[")[0] for i in ids}
     absent = sorted(t for t in named if t not in (ids if "[" in t else functions))
@@ -139,16 +140,16 @@ def test_unknown_input_follows_the_providers_policy_and_strict_refuses_it(make_a
     policy, failures, checked = ledger(name), [], {"query": 0, "body": 0}
     for op in SPECS[name].operations.values():
         for strict in (False, True):
+            mock = Mock(make_app(providers=(name,), refuse_ignored=strict))
+            base = mock.baseline(name, op)
+            if mock.send(base).status_code >= 400:  # needs state this sweep does not build
+                continue
             for where in ("query", "body"):
-                mock = Mock(make_app(providers=(name,), refuse_ignored=strict))
-                base = mock.baseline(name, op)
                 if where == "query":
                     probe = replace(base, query={**base.query, PROBE: b"1"})
                 elif base.body and base.body.startswith(b"{") and base.body != b"{}":
                     probe = replace(base, body=base.body[:-1] + b',"%s":1}' % PROBE.encode())
                 else:
-                    continue
-                if mock.send(base).status_code >= 400:  # needs state this sweep does not build
                     continue
                 mock = Mock(make_app(providers=(name,), refuse_ignored=strict))  # as before the baseline ran
                 answer, rule = mock.send(probe), getattr(policy, f"unknown_{where}")

@@ -222,8 +222,7 @@ class Mock:
     def __init__(self, app):
         self.app = app
         self.served = [*app.extensions["ledger_mock"].providers, ADMIN]
-        self.envelopes = {n: error_envelope(SPECS[n].document, plugin(n).ERROR_SCHEMA) for n in self.served
-                          if n != ADMIN}
+        self.envelopes = {n: envelope(n) for n in self.served if n != ADMIN}
 
     def credentials(self, name: str, valid: bool, method: str, path: str, body: bytes) -> dict[str, str]:
         if name == ADMIN:
@@ -334,6 +333,12 @@ class Mock:
         pages = ["/_mock/journal?limit=500", "/_mock/state", "/_mock/ui", "/_mock/ui/journal",
                  *(f"/_mock/ui/{t['provider']}/{t['id']}" for t in tenants)]
         return answers | {page: self.get(page, **auth) for page in pages}
+
+
+@lru_cache(maxsize=None)
+def envelope(name: str):
+    """The provider's error-envelope check: one validator per operation, too costly to compile for every Mock."""
+    return error_envelope(SPECS[name].document, plugin(name).ERROR_SCHEMA)
 
 
 @lru_cache(maxsize=None)

@@ -223,3 +223,62 @@ def test_entries_keep_their_history_past_deletion(book):
                                                 timedelta(minutes=2)]
     history.clear()  # a copy: the caller cannot rewrite the book's record
     assert len(book.history(entry.id)) == 4 and book.history("nope") == []
+
+
+def test_a_two_line_count_entry_costs_its_book_under_1_5_kb():
+    """Issue 20: a COUNT server holds 100k two-line entries (one of them on the bank, so also a transaction
+    row) in <= 250 MiB, its start-up's 55 included. What the workspace keeps per entry, made through the API: once
+    1,980 bytes, a third of it a dozen empty fields on every journal's transaction row, a second Decimal for its
+    amount, and indexes no COUNT query reads (1,400 now)."""
+    import gc
+    import tracemalloc
+
+    from mock_server.app import create_app
+    from mock_server.config import Config
+    from tests.count.conftest import CountClient
+
+    app = create_app(Config(providers=("count",), rate_limiting=False, frozen_time=FROZEN))
+    count, n = CountClient(app), 1000
+    rows = [{"descriptionEntry": f"Entry {i}", "date": f"2025-{1 + i % 10:02d}-{1 + i % 28:02d}",
+             "refNumber": f"S-{i}", "lines": [{"accountUuid": "a0000000-0000-4000-8000-000000006000",
+                                               "amountDebit": f"{1 + i}.{i % 100:02d}"},
+                                              {"accountUuid": "a0000000-0000-4000-8000-000000001000",
+                                               "amountCredit": f"{1 + i}.{i % 100:02d}"}]} for i in range(n)]
+    count.post("/journal-entries/bulk", {"journalEntries": rows[:100]})  # caches and first-use allocations
+    gc.collect()
+    tracemalloc.start(64)
+    try:
+        for start in range(100, n, 100):
+            answer = count.post("/journal-entries/bulk", {"journalEntries": rows[start:start + 100]})
+            assert answer.status_code == 201 and answer.get_json()["data"]["errorCount"] == 0
+        gc.collect()
+        snapshot = tracemalloc.take_snapshot()
+    finally:
+        tracemalloc.stop()
+    # what the ledger and the provider keep, not the request journal's or the write log's copies of the requests
+    kept = snapshot.filter_traces([tracemalloc.Filter(True, "*/mock_server/ledger/*", all_frames=True),
+                                   tracemalloc.Filter(True, "*/mock_server/providers/count/*", all_frames=True)])
+    per_entry = sum(stat.size for stat in kept.statistics("filename")) / (n - 100)
+    assert per_entry <= 1500, f"{per_entry:.0f} bytes an entry; by line:\n" + "\n".join(
+        f"{stat.size / (n - 100):6.0f} {stat.traceback[0]}" for stat in kept.statistics("lineno")[:15])
+
+
+def test_records_come_back_from_a_checkpoint_equal_frozen_and_sharing_what_they_shared(book):
+    """A checkpoint (checkpoint.py) pickles the books; a record comes back as its own class, equal, still
+    refusing changes, and sharing the objects it shared (the attrs of records that have none, a line's Decimal)."""
+    import dataclasses
+    import pickle
+
+    entry = book.add_entry(on=date(2025, 1, 2), memo="rent", lines=lines(("rent", D, "5.00"), ("cash", C, "5.00")))
+    book.add_transaction(account_id="cash", amount=Decimal("7.00"), flow=Flow.EXPENSE, on=date(2025, 1, 3),
+                         category_account_id="rent", attrs={"notes": "n"})
+    records = (book.entries, book.transactions, book.accounts, book.entry_index("date").keys)
+    entries, transactions, accounts, by_date = pickle.loads(pickle.dumps(records, protocol=5))
+    again = entries[entry.id]
+    assert type(again) is type(entry) and again == entry and hash(again) == hash(entry)
+    assert again.attrs is entry.attrs and again.lines[0].amount is again.lines[1].amount
+    assert [type(line) for line in again.lines] == [type(line) for line in entry.lines]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        again.memo = "changed"  # type: ignore[misc]
+    assert (transactions, accounts) == (book.transactions, book.accounts)
+    assert [key[-1] for key in by_date][0] is again  # the very record, not a copy of it

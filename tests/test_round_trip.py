@@ -1604,6 +1604,7 @@ COVERED = [pytest.param(name, op_id, id=f"{name}-{op_id}",
 @pytest.mark.parametrize(("name", "op_id"), COVERED)
 def test_written_fields_are_kept_refused_or_warned(make_app, name, op_id):
     mock, plan = Mock(make_app(providers=(name,))), PLANS[name]
+    books_before = books(mock.app, name)
     ctx, serial = plan.context(mock), count(1)
 
     @settings(max_examples=EXAMPLES, derandomize=True, database=None, deadline=None, phases=[Phase.generate],
@@ -1619,6 +1620,32 @@ def test_written_fields_are_kept_refused_or_warned(make_app, name, op_id):
     ran: list[int] = []
     run()
     assert op_id not in plan.writes or len(ran) >= EXAMPLES, f"only {len(ran)} bodies were tried"
+
+    # Resetting the tenants these writes went to takes back every one of them, and nothing else: their books are
+    # as the fixtures made them, and make_app's teardown proves the rewritten log rebuilds the rest as it is.
+    touched = reset_touched_tenants(mock.app, name)
+    assert touched or op_id in plan.actions, f"{op_id}: the journal shows no tenant written to"
+    assert books(mock.app, name) == books_before
+
+
+def books(app, name: str) -> dict[str, Any]:
+    """Every tenant's books as plain data (tests/snapshot.py), by tenant id."""
+    from tests.snapshot import _plain
+
+    provider = app.extensions["ledger_mock"].providers[name]
+    provider.settle()
+    return {tenant.id: _plain(tenant.book) for tenant in provider.tenants()}
+
+
+def reset_touched_tenants(app, name: str) -> set[str]:
+    """POST /_mock/reset for every tenant of `name` the request journal shows a successful write to."""
+    client = app.test_client()
+    journal = client.get("/_mock/journal", query_string={"provider": name, "limit": 500}).get_json()["entries"]
+    touched = {e["tenant"] for e in journal if e["tenant"] and e["method"] != "GET" and e["status"] < 300}
+    for tenant in touched:
+        answer = client.post("/_mock/reset", json={"provider": name, "tenant": tenant})
+        assert answer.status_code == 200, answer.get_data(as_text=True)
+    return touched
 
 
 # Under `serve --strict` (Config.refuse_ignored) a warning is a 400 naming the field, before anything changes:

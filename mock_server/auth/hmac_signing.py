@@ -101,7 +101,15 @@ def _stringify(value: object) -> str:
         return "[" + ",".join(map(_stringify, value)) + "]"
     if isinstance(value, float):
         return str(int(value)) if value.is_integer() and abs(value) < 1e21 else repr(value)
-    return json.dumps(value, ensure_ascii=False)
+    if value is None or isinstance(value, bool):
+        return _SCALARS[value]
+    if type(value) is int:
+        return int.__repr__(value)  # as json.dumps writes it
+    return _AS_SENT.encode(value)  # json.dumps(value, ensure_ascii=False), without an encoder per call
+
+
+_SCALARS = {None: "null", True: "true", False: "false"}
+_AS_SENT = json.JSONEncoder(ensure_ascii=False)
 
 
 def candidate_paths(paths: str | Iterable[str]) -> list[str]:
@@ -123,9 +131,9 @@ def verify(secret: str, method: str, paths: str | Iterable[str], timestamp: str,
     """Constant-time check of `signature` (hex, any case) against each path form in `paths` (the path as sent,
     then the decoded one: `wire_path`) and each acceptable body hash in turn."""
     given = signature.strip().lower().encode()
-    key = secret.encode()
-    for base_path in candidate_paths(paths):
-        for digest in acceptable_body_hashes(method, body):
+    key, signed_paths = secret.encode(), candidate_paths(paths)
+    for digest in acceptable_body_hashes(method, body):  # outermost: a body is re-serialised once, not per path
+        for base_path in signed_paths:
             expected = hmac.new(key, string_to_sign(method, base_path, timestamp, digest).encode(),
                                 hashlib.sha256).hexdigest().encode()
             if hmac.compare_digest(expected, given):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, make_dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
@@ -49,20 +49,59 @@ NO_ATTRS: Mapping[str, Any] = _NoAttrs()
 
 
 def _pickled_by_constructor(cls: type) -> type:
-    """Pickled as the constructor's arguments. dataclasses' own __setstate__ for frozen slotted classes looks up
-    the fields for every object: most of the time a checkpoint (checkpoint.py) takes to load."""
+    """Pickled as its field values, and brought back by `cls._loaded`: a mutable twin of the same slots whose
+    instances become `cls` as soon as they are made. A frozen dataclass's own __init__ sets each field through
+    object.__setattr__ (3.2 us for an entry, against 0.8), and dataclasses' __setstate__ also looks up the fields
+    for every object: either was most of the time a checkpoint (checkpoint.py) takes to load."""
     names = tuple(f.name for f in fields(cls))
 
-    def __reduce__(self: Any) -> tuple:
-        return cls, tuple([getattr(self, name) for name in names])
+    def __post_init__(self: Any) -> None:
+        self.__class__ = cls  # the same slots in the same order, so the same layout: allowed
 
-    cls.__reduce__ = __reduce__
+    def __reduce__(self: Any) -> tuple:
+        return loaded, tuple([getattr(self, name) for name in names])
+
+    loaded = make_dataclass(f"{cls.__name__}_loaded", names, slots=True, namespace={"__post_init__": __post_init__})
+    loaded.__module__, loaded.__qualname__ = cls.__module__, f"{cls.__qualname__}._loaded"  # where pickle finds it
+    cls._loaded, cls.__reduce__ = loaded, __reduce__
     return cls
 
 
+class _SharedAttrs(dict):
+    """Attrs that many records hold alike (a Codat line's `{"currency": "USD"}`): one frozen instance for all of
+    them rather than a dict apiece (184 bytes a line)."""
+
+    __slots__ = ()
+    _refuse = _NoAttrs._refuse
+    __setitem__ = __delitem__ = __ior__ = clear = pop = popitem = setdefault = update = _refuse  # type: ignore
+    __hash__ = object.__hash__  # type: ignore
+
+    def __reduce__(self) -> tuple:
+        return _SharedAttrs, (dict(self),)
+
+
+# Only flat attrs of these exact types are shared: keyed by type too, so {"x": 1} never stands for {"x": True}.
+_SHAREABLE = frozenset({str, int, bool, type(None)})
+_shared: dict[tuple, _SharedAttrs | bool] = {}
+_SHARED_LIMIT = 256  # attrs unique to their record (an Intacct line's key) must not grow it without bound
+
+
 def attrs_of(given: Mapping[str, Any] | None) -> Mapping[str, Any]:
-    """A record's own copy of `given`, or the shared empty one."""
-    return dict(given) if given else NO_ATTRS
+    """A record's own copy of `given`, or a shared frozen one when records like it may hold the same."""
+    if not given:
+        return NO_ATTRS
+    if len(given) > 2 or any(type(value) not in _SHAREABLE for value in given.values()):
+        return dict(given)
+    key = tuple((name, type(value), value) for name, value in given.items())  # in order: wire output keeps it
+    shared = _shared.get(key)
+    if shared is None:  # seen once: shared from the second on, so attrs unique to a record stay plain dicts
+        if len(_shared) >= _SHARED_LIMIT:
+            _shared.clear()  # records keep theirs; the common ones come back at once
+        _shared[key] = False
+        return dict(given)
+    if shared is False:
+        shared = _shared[key] = _SharedAttrs(given)
+    return shared
 
 
 @_pickled_by_constructor

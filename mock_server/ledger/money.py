@@ -35,7 +35,8 @@ def parse_amount(value: object, *, field: str = "amount", positive: bool = True)
         raise InvalidAmount(f"`{field}` must have at most 2 decimal places.")
     if positive and amount <= 0:
         raise InvalidAmount(f"`{field}` must be greater than 0.")
-    return amount.quantize(CENT)
+    # The very Decimal given when it is already in cents: a transaction made from an entry's line shares its amount.
+    return amount if amount.same_quantum(CENT) else amount.quantize(CENT)
 
 
 def format_amount(amount: Decimal) -> str:

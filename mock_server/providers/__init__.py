@@ -142,6 +142,14 @@ class Provider:
         (the id the journal and the inspector use for it)."""
         raise NotImplementedError
 
+    def swap_tenant(self, tenant: str, other: Provider) -> None:
+        """Exchange tenant `tenant`'s state with `other`'s, a provider of this class built from the same fixtures
+        (plus the tenant's creation) that holds the tenant as it began: how one tenant is reset without replaying
+        every other tenant's history. It must move everything a request made as that tenant can change (what
+        the write log files under the tenant) and nothing else; calling it twice puts both back. A provider
+        without it has the whole provider rebuilt on a tenant reset."""
+        raise NotImplementedError
+
     def settle(self) -> None:
         """Bring work that completes on the mock clock (Codat's pending pushes) up to now, as any read would.
         For readers outside the API: the inspector, and tests comparing states."""

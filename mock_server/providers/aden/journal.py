@@ -12,6 +12,7 @@ from typing import Any, Iterable, Mapping, Sequence
 
 from ...errors import ApiError
 from ...ledger import JournalEntry, LedgerError, NewLine, Side, Workflow
+from ...ledger.model import attrs_of
 from ...ledger.periods import Period, PeriodNotFound
 from .state import Entity, User
 
@@ -201,7 +202,8 @@ def _log(entry_attrs: Mapping[str, Any], action: str, user_id: str, entity: Enti
     after the action, `required_level` on submit, `level` on approve, `comments`."""
     now = entity.clock.now()
     record = {"action": AUDIT_NAMES[action], "by": user_id, "at": now,
-              "details": {k: v for k, v in {**details, "comments": comments}.items() if v is not None}}
+              # shared with every record of the same details (most are {"status": ...}): one frozen dict for all
+              "details": attrs_of({k: v for k, v in {**details, "comments": comments}.items() if v is not None})}
     attrs = {**entry_attrs, "audit": (*entry_attrs.get("audit", ()), record)}
     if action in HISTORY_ACTIONS:
         item = {"action": AUDIT_NAMES[action], "by": user_id, "at": now}

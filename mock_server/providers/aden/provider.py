@@ -157,6 +157,14 @@ class AdenProvider(Provider):
         """One per entity (each has its own books), as `organisation/entity`, the id the journal records."""
         return [Tenant(e.id, e.name, e.book) for e in list(self.state.entities.values())]
 
+    def swap_tenant(self, tenant: str, other: AdenProvider) -> None:
+        """An entity holds all its requests change (books, periods, rules, idempotency keys); users, tokens and
+        organisations come from fixtures and tenant creation alone. Each entity sees its own state's users."""
+        key = tuple(tenant.split("/", 1))
+        mine, theirs = self.state.entities, other.state.entities
+        mine[key], theirs[key] = theirs[key], mine[key]
+        mine[key].users, theirs[key].users = self.state.users[key[0]], other.state.users[key[0]]
+
     def create_tenant(self, base_url: str, name: str | None = None) -> dict[str, Any]:
         """A new organisation like the fixtures' first; the tenant is its first entity, which `token` opens."""
         entities, tokens = new_organisation(self.state, self.fixtures, self.ids, name)

@@ -11,6 +11,7 @@ from typing import Any, Mapping
 from ...clock import Clock, IdGenerator
 from ...idempotency import IdempotencyStore
 from ...ledger import Book
+from ...ledger.book import status_and_date
 from ...ledger.periods import Calendar
 
 IDEMPOTENCY_TTL = timedelta(hours=24)  # D4
@@ -72,6 +73,7 @@ class AdenState:
     def add_entity(self, organisation_id: str, raw: Mapping[str, Any]) -> Entity:
         book = Book(f"{organisation_id}/{raw['id']}", clock=self.clock, ids=self.ids,
                     currency=raw.get("currency", "USD"))
+        book.add_entry_index("status", status_and_date)  # the journal-entry list's status filter
         entity = Entity(organisation_id, raw["id"], raw.get("name", raw["id"]), book.currency,
                         bool(raw.get("auto_post", True)), book, Calendar(self.clock, book.lock), self.clock,
                         IdempotencyStore(self.clock, IDEMPOTENCY_TTL), self.users[organisation_id])

@@ -170,6 +170,15 @@ class CodatProvider(Provider):
             for company in companies:
                 company.settle(now)
 
+    def swap_tenant(self, tenant: str, other: CodatProvider) -> None:
+        """A client holds all its requests change (its companies, and theirs); its API keys point at it."""
+        mine, theirs = self.state, other.state
+        mine.clients[tenant], theirs.clients[tenant] = theirs.clients[tenant], mine.clients[tenant]
+        for state in (mine, theirs):
+            for key, (api_key, client) in list(state.keys.items()):
+                if client.id == tenant:
+                    state.keys[key] = (api_key, state.clients[tenant])
+
     def create_tenant(self, base_url: str, name: str | None = None) -> dict[str, Any]:
         api_key, client = self.state.new_tenant(name)
         return {**self._credentials(base_url, api_key, client), "tenant": client.id}

@@ -81,7 +81,7 @@ class Submission:
     extras: Mapping[str, Any]  # journalRef, recordRef, supplementalData as sent
 
 
-@dataclass
+@dataclass(slots=True)  # one per push, kept for the push-operations list: no __dict__ apiece
 class PushOperation:
     key: str
     company_id: str

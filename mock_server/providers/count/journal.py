@@ -20,9 +20,13 @@ class JournalEntryHandlers(CountHandlers):
         page, limit = q.get("page", 1), q.get("limit", 25)
         search = (q.get("search") or "").lower()
 
-        def match(entry: Any) -> bool:
-            return search in entry.memo.lower() or search in (entry.reference or "").lower() or any(
-                search in (line.memo or "").lower() for line in entry.lines)
+        def match(entry: Any) -> bool:  # a plain loop: this runs for every entry of the book
+            if search in entry.memo.lower() or search in (entry.reference or "").lower():
+                return True
+            for line in entry.lines:
+                if line.memo and search in line.memo.lower():
+                    return True
+            return False
         entries, total = ws.book.entries_page(start=q.get("startDate"), end=q.get("endDate"),
                                               match=match if search else None,
                                               offset=(page - 1) * limit, limit=limit)

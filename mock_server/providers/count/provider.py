@@ -145,6 +145,12 @@ class CountProvider(OAuthHandlers, JournalEntryHandlers, TransactionHandlers, Ac
     def tenants(self) -> list[Tenant]:
         return [Tenant(w.id, w.name, w.book) for w in list(self.state.workspaces.values())]
 
+    def swap_tenant(self, tenant: str, other: CountProvider) -> None:
+        """A workspace holds all its requests change: clients, codes and tokens change only through the OAuth
+        endpoints, which are signed by a client and act as no workspace."""
+        mine, theirs = self.state.workspaces, other.state.workspaces
+        mine[tenant], theirs[tenant] = theirs[tenant], mine[tenant]
+
     def create_tenant(self, base_url: str, name: str | None = None) -> dict[str, Any]:
         pair = self.state.new_tenant(name)
         return {**self._credentials(base_url, pair), "tenant": pair.tenant_id}

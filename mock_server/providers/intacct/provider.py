@@ -15,7 +15,7 @@ from ...ledger import (InvalidAmount, InvalidEntry, InvalidTransition, JournalEn
                        Unbalanced, UnknownReference)
 from .. import Call, Provider, Reply, Runtime, Tenant, handles
 from . import ignored, rules, wire
-from .query import Indexed, QueryError, run_query
+from .query import Indexed, LinesOf, QueryError, run_query
 from .state import Client, IntacctState, parse_username, to_date
 
 TOKEN_PATH = "/oauth2/token"
@@ -187,6 +187,12 @@ class IntacctProvider(Provider):
     def tenants(self) -> list[Tenant]:
         return [Tenant(c.id, c.name or c.id, c.book) for c in self.state.existing_companies()]
 
+    def swap_tenant(self, tenant: str, other: IntacctProvider) -> None:
+        """A company holds all its requests change, its idempotency keys included; tokens and clients change
+        only through the token endpoint, which acts as no company."""
+        mine, theirs = self.state.companies, other.state.companies
+        mine[tenant], theirs[tenant] = theirs[tenant], mine[tenant]
+
     def create_tenant(self, base_url: str, name: str | None = None) -> dict[str, Any]:
         """A new company seeded like the first fixture token's (chart, journals, settings and entries), a client
         of its own that reaches only it, and a token pair for its admin user."""
@@ -200,9 +206,9 @@ class IntacctProvider(Provider):
         key = call.request.headers.get("Idempotency-Key")
         if call.operation.id not in IDEMPOTENT or not key:
             return super().dispatch(call)
-        slot, print_ = (call.tenant.id, key), fingerprint(call.operation.id, call.raw_body)
+        store, print_ = call.tenant.idempotency, fingerprint(call.operation.id, call.raw_body)
         try:
-            stored = self.state.idempotency.begin(slot, print_)
+            stored = store.begin(key, print_)
         except (KeyReused, KeyInFlight) as exc:
             raise ApiError(409, "conflict", f"{exc} Use a new Idempotency-Key for a new request.") from None
         if stored is not None:
@@ -210,9 +216,9 @@ class IntacctProvider(Provider):
         try:
             reply = super().dispatch(call)
         except BaseException:
-            self.state.idempotency.abandon(slot)
+            store.abandon(key)
             raise
-        self.state.idempotency.finish(slot, print_, reply)
+        store.finish(key, print_, reply)
         return reply
 
     # -- OAuth2 ---------------------------------------------------------------------------------------------
@@ -405,7 +411,9 @@ class IntacctProvider(Provider):
                      "glJournal.key": (book.entry_index("journal"), lambda key: (key,))})
         objects = {
             "general-ledger/journal-entry": entries,
-            "general-ledger/journal-entry-line": lambda: wire.query_lines(company, list(book.entries.values()), today),
+            "general-ledger/journal-entry-line": LinesOf(
+                entries, lambda entry: wire.query_lines(company, entry, today),
+                date_fields=("entryDate", "journalEntry.postingDate")),
             "general-ledger/account": lambda: [wire.account_out(a) for a in book.accounts.values()],
             "general-ledger/journal": lambda: [wire.journal_out(j) for j in company.journals.values()],
         }

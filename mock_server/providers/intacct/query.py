@@ -57,6 +57,7 @@ __all__ = [
     "DATE_MACROS",
     "OPERATORS",
     "Indexed",
+    "LinesOf",
     "QueryError",
     "QueryResult",
     "run_query",
@@ -148,6 +149,18 @@ class Indexed:
     by_date: Any
     day: Callable[[Any], dt.date]
     kept_by: Mapping[str, tuple[Any, Callable[[Any], tuple]]]
+
+
+@dataclass(frozen=True)
+class LinesOf:
+    """An object whose records are the lines of an indexed object's items (a journal entry's lines):
+    ``lines(item)`` gives an item's line records, in which each of ``date_fields`` holds the item's date. When
+    the AND-ed conditions bound one of those fields, only the lines of the items in that date range (read from
+    ``items.by_date``) are filtered; otherwise every item's lines are."""
+
+    items: Indexed
+    lines: Callable[[Any], list[Mapping]]
+    date_fields: tuple[str, ...]
 
 
 # --------------------------------------------------------------------------
@@ -1032,6 +1045,8 @@ def run_query(
     indexed = source if isinstance(source, Indexed) and not scan else None
     if isinstance(source, Indexed):
         records: Sequence[Mapping] = _AllRecords(source)
+    elif isinstance(source, LinesOf):
+        records = _AllLines(source)
     else:
         loaded = source()
         records = loaded if isinstance(loaded, list) else list(loaded)
@@ -1075,6 +1090,8 @@ def run_query(
         for c in conditions
     ]
     predicate = _build_predicate(expression_tree, compiled)
+    if isinstance(source, LinesOf) and not scan:
+        records = _lines_in_range(source, conditions, _conjuncts(expression_tree, len(conditions)), compiler)
     if indexed is None:
         matched = list(records) if predicate is None else [r for r in records if predicate(r)]
     else:
@@ -1179,6 +1196,52 @@ class _AllRecords(Sequence):
 
     def __getitem__(self, index: Any) -> Any:
         return self._load()[index]
+
+
+class _AllLines(_AllRecords):
+    """Every line of a ``LinesOf`` object, in its items' key order, built only as far as iterated."""
+
+    def __init__(self, source: LinesOf):
+        super().__init__(source.items)
+        self.source = source
+
+    def _load(self) -> list[Mapping]:
+        if self._all is None:
+            self._all = [line for item in self.indexed.by_key.records() for line in self.source.lines(item)]
+        return self._all
+
+    def __iter__(self) -> Iterator[Mapping]:
+        if self._all is not None:
+            yield from self._all
+            return
+        for item in self.indexed.by_key.records():  # a field's shape is usually decided by the first line
+            yield from self.source.lines(item)
+
+    def __len__(self) -> int:
+        return len(self._load())
+
+
+def _lines_in_range(source: LinesOf, conditions: list[_Condition], conjuncts: list[int],
+                    compiler: _FilterCompiler) -> list[Mapping]:
+    """The lines of the items whose date the AND-ed conditions on the date fields allow: a superset of the
+    matches (the conditions still run), in the items' key order like every line."""
+    low: dt.date | None = None
+    high: dt.date | None = None
+    for number in conjuncts:
+        condition = conditions[number]
+        for ref, value, _ in condition.parts:
+            bounds = _date_bounds(condition.op, value, compiler) if ".".join(ref.path) in source.date_fields \
+                else None
+            if bounds is not None:
+                low = bounds[0] if low is None or (bounds[0] is not None and bounds[0] > low) else low
+                high = bounds[1] if high is None or (bounds[1] is not None and bounds[1] < high) else high
+    if low is None and high is None:
+        return list(_AllLines(source))
+    if low is not None and high is not None and low > high:
+        return []
+    by_date = source.items.by_date
+    items = sorted(by_date.records(*by_date.span(_day_key(low), _day_key(high))), key=source.items.by_key.key)
+    return [line for item in items for line in source.lines(item)]
 
 
 def _item_getter(indexed: Indexed, path: tuple[str, ...], object_name: str) -> Callable[[Any], Any]:

@@ -19,6 +19,7 @@ from ...auth.oauth import TokenPair, TokenStore
 from ...clock import LATEST, Clock, IdGenerator
 from ...idempotency import IdempotencyStore
 from ...ledger import Account, AccountKind, Book, JournalEntry, Workflow
+from ...ledger.book import status_and_date
 
 ACCESS_TTL = timedelta(seconds=3600)
 REFRESH_TTL = timedelta(days=30)
@@ -74,6 +75,7 @@ class Company:
     txn_numbers: dict[str, int] = field(default_factory=dict)  # journal key -> last number
     approval_levels: int = 1  # approvals a submitted entry needs before it is approved (dossier section 6)
     name: str | None = None  # set for companies made through the admin API; fixture companies show their id
+    idempotency: IdempotencyStore | None = None  # D18: keys are per company
 
     @property
     def lock(self) -> threading.RLock:
@@ -116,7 +118,6 @@ class IntacctState:
         # D3 rotates refresh tokens; the old access token lives out its hour (calls in flight keep working).
         self.tokens = TokenStore(clock, ids, access_ttl=ACCESS_TTL, refresh_ttl=REFRESH_TTL, code_ttl=CODE_TTL,
                                  refresh_revokes_access=False)
-        self.idempotency = IdempotencyStore(clock, IDEMPOTENCY_TTL)
         self.companies: dict[str, Company] = {}
         self._lock = threading.Lock()
         self.fixture_tokens: list[TokenPair] = []
@@ -159,7 +160,8 @@ class IntacctState:
 
     def _new_company(self, company_id: str, settings_of: str | None = None) -> Company:
         now = self.clock.now()
-        company = Company(company_id, Book(company_id, clock=self.clock, ids=self.ids))
+        company = Company(company_id, Book(company_id, clock=self.clock, ids=self.ids),
+                          idempotency=IdempotencyStore(self.clock, IDEMPOTENCY_TTL))
         for name, key in ENTRY_INDEXES.items():
             company.book.add_entry_index(name, key)
         for number, raw in enumerate(self.fixtures.get("accounts", []), 1):
@@ -200,8 +202,8 @@ def _by_journal(entry: JournalEntry) -> tuple:
 
 
 # What the entry list and the query service read in order (provider.query_objects): the default order (key), the
-# posting date's (ties in key order) and each journal's entries by date.
-ENTRY_INDEXES = {"key": _by_key, "postingDate": _by_date, "journal": _by_journal}
+# posting date's (ties in key order), each journal's entries by date, and each state's.
+ENTRY_INDEXES = {"key": _by_key, "postingDate": _by_date, "journal": _by_journal, "status": status_and_date}
 
 
 def parse_username(username: str) -> tuple[str, str, str | None]:

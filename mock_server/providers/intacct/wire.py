@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from operator import attrgetter
-from typing import Any, Callable, Iterable, Iterator, Mapping
+from typing import Any, Callable, Iterator, Mapping
 
 from ...ledger import Account, JournalEntry, Line, format_amount
 from .state import Company, Journal
@@ -144,25 +144,46 @@ def _entry_day(entry: JournalEntry) -> str:
 
 
 def line_out(company: Company, entry: JournalEntry, line: Line, number: int, state: str) -> dict[str, Any]:
-    a = line.attrs
+    return {name: field(company, entry, line, number, state) for name, field in _LINE_FIELDS.items()}
+
+
+def _line_amount(company: Company, entry: JournalEntry, line: Line, number: int, state: str) -> str:
+    return format_amount(line.amount)
+
+
+def _line_account(company: Company, entry: JournalEntry, line: Line, number: int, state: str) -> dict[str, Any]:
     account = company.book.accounts[line.account_id]
-    dimensions = a.get("dimensions") or {}
-    amount = format_amount(line.amount)
-    return {
-        "key": a["key"], "id": a["key"], "journalEntry": ref(ENTRY_PATH, entry.id), "lineNumber": number,
-        "txnType": line.side.value, "txnAmount": amount, "baseAmount": amount, "entryDate": entry.date.isoformat(),
-        "glAccount": {"key": account.id, "id": account.number, "name": account.name,
-                      "href": f"{ACCOUNT_PATH}/{account.id}"},
-        "dimensions": {name: {"key": None, "id": None, "name": None, **dimensions.get(name, {})}
-                       for name in DIMENSIONS},
-        "documentId": a.get("documentId"), "description": line.memo, "numberOfUnits": a.get("numberOfUnits"),
-        "accountingPeriod": a.get("accountingPeriod"), "isBillable": bool(a.get("isBillable")),
-        "currency": {"baseCurrency": "USD", "txnCurrency": "USD", **(a.get("currency") or {})},
-        "allocation": optional_ref(REF_PATHS["allocation"], a.get("allocation")),
-        "taxEntries": [tax_entry_out(t) for t in a.get("taxEntries") or ()],
-        "state": "reversal" if a.get("reversal") else state,
-        "href": f"{LINE_PATH}/{a['key']}",
-    }
+    return {"key": account.id, "id": account.number, "name": account.name, "href": f"{ACCOUNT_PATH}/{account.id}"}
+
+
+def _line_dimensions(company: Company, entry: JournalEntry, line: Line, number: int, state: str) -> dict[str, Any]:
+    dimensions = line.attrs.get("dimensions") or {}
+    return {name: {"key": None, "id": None, "name": None, **dimensions.get(name, {})} for name in DIMENSIONS}
+
+
+# A line's wire fields, each computed on its own (as _ENTRY_FIELDS): (company, entry, line, number, entry state).
+_LINE_FIELDS: dict[str, Callable[[Company, JournalEntry, Line, int, str], Any]] = {
+    "key": lambda c, e, l, n, s: l.attrs["key"],
+    "id": lambda c, e, l, n, s: l.attrs["key"],
+    "journalEntry": lambda c, e, l, n, s: ref(ENTRY_PATH, e.id),
+    "lineNumber": lambda c, e, l, n, s: n,
+    "txnType": lambda c, e, l, n, s: l.side.value,
+    "txnAmount": _line_amount,
+    "baseAmount": _line_amount,
+    "entryDate": lambda c, e, l, n, s: e.date.isoformat(),
+    "glAccount": _line_account,
+    "dimensions": _line_dimensions,
+    "documentId": lambda c, e, l, n, s: l.attrs.get("documentId"),
+    "description": lambda c, e, l, n, s: l.memo,
+    "numberOfUnits": lambda c, e, l, n, s: l.attrs.get("numberOfUnits"),
+    "accountingPeriod": lambda c, e, l, n, s: l.attrs.get("accountingPeriod"),
+    "isBillable": lambda c, e, l, n, s: bool(l.attrs.get("isBillable")),
+    "currency": lambda c, e, l, n, s: {"baseCurrency": "USD", "txnCurrency": "USD", **(l.attrs.get("currency") or {})},
+    "allocation": lambda c, e, l, n, s: optional_ref(REF_PATHS["allocation"], l.attrs.get("allocation")),
+    "taxEntries": lambda c, e, l, n, s: [tax_entry_out(t) for t in l.attrs.get("taxEntries") or ()],
+    "state": lambda c, e, l, n, s: "reversal" if l.attrs.get("reversal") else s,
+    "href": lambda c, e, l, n, s: f"{LINE_PATH}/{l.attrs['key']}",
+}
 
 
 def tax_entry_out(entry: Mapping[str, Any]) -> dict[str, Any]:
@@ -178,16 +199,36 @@ def tax_entry_out(entry: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def query_lines(company: Company, entries: Iterable[JournalEntry], today: date) -> list[dict[str, Any]]:
-    """Line records for the query service, whose `journalEntry` also carries the header fields a filter on
-    `journalEntry.state` or `journalEntry.postingDate` needs."""
-    rows = []
-    for entry in entries:
-        header = {**ref(ENTRY_PATH, entry.id), "state": entry_state(entry, today),
-                  "postingDate": entry.date.isoformat(), "description": entry.memo,
-                  "txnNumber": entry.attrs["txnNumber"]}
-        rows.extend({**line, "journalEntry": header} for line in _lines(company, entry, today))
-    return rows
+class LineRecord(Mapping[str, Any]):
+    """A line as the query service shows it, its fields computed when read (as EntryRecord): a query over a
+    month of lines tests two fields of each and returns a page. Its `journalEntry` also carries the header
+    fields a filter on `journalEntry.state` or `journalEntry.postingDate` needs."""
+
+    __slots__ = ("company", "entry", "line", "number", "state")
+
+    def __init__(self, company: Company, entry: JournalEntry, line: Line, number: int, state: str):
+        self.company, self.entry, self.line, self.number, self.state = company, entry, line, number, state
+
+    def __getitem__(self, name: str) -> Any:
+        if name == "journalEntry":
+            entry = self.entry
+            return {**ref(ENTRY_PATH, entry.id), "state": self.state, "postingDate": entry.date.isoformat(),
+                    "description": entry.memo, "txnNumber": entry.attrs["txnNumber"]}
+        return _LINE_FIELDS[name](self.company, self.entry, self.line, self.number, self.state)
+
+    def get(self, name: str, default: Any = None) -> Any:
+        return self[name] if name in _LINE_FIELDS else default
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(_LINE_FIELDS)
+
+    def __len__(self) -> int:
+        return len(_LINE_FIELDS)
+
+
+def query_lines(company: Company, entry: JournalEntry, today: date) -> list[LineRecord]:
+    state = entry_state(entry, today)
+    return [LineRecord(company, entry, line, number, state) for number, line in enumerate(entry.lines, 1)]
 
 
 def account_out(account: Account) -> dict[str, Any]:
