@@ -1233,8 +1233,7 @@ def _lines_in_range(source: LinesOf, conditions: list[_Condition], conjuncts: li
             bounds = _date_bounds(condition.op, value, compiler) if ".".join(ref.path) in source.date_fields \
                 else None
             if bounds is not None:
-                low = bounds[0] if low is None or (bounds[0] is not None and bounds[0] > low) else low
-                high = bounds[1] if high is None or (bounds[1] is not None and bounds[1] < high) else high
+                low, high = _narrowed(low, high, bounds)
     if low is None and high is None:
         return list(_AllLines(source))
     if low is not None and high is not None and low > high:
@@ -1289,6 +1288,13 @@ def _date_bounds(op: str, value: Any, compiler: _FilterCompiler) -> tuple[dt.dat
         return None
     return {"$eq": dates, "$lt": (None, dates[0] - _ONE_DAY), "$lte": (None, dates[1]),
             "$gt": (dates[1] + _ONE_DAY, None), "$gte": (dates[0], None)}[op]
+
+
+def _narrowed(low: dt.date | None, high: dt.date | None,
+              bounds: tuple[dt.date | None, dt.date | None]) -> tuple[dt.date | None, dt.date | None]:
+    """The range [low, high] (None: open) narrowed to `bounds` too."""
+    return (bounds[0] if low is None or (bounds[0] is not None and bounds[0] > low) else low,
+            bounds[1] if high is None or (bounds[1] is not None and bounds[1] < high) else high)
 
 
 def _nested(path: tuple[str, ...], value: Any) -> dict:
@@ -1359,8 +1365,7 @@ def _plan(indexed: Indexed, conditions: list[_Condition], conjuncts: list[int], 
             name = ".".join(ref.path)
             bounds = _date_bounds(condition.op, value, compiler) if name == indexed.date_field else None
             if bounds is not None:
-                low = bounds[0] if low is None or (bounds[0] is not None and bounds[0] > low) else low
-                high = bounds[1] if high is None or (bounds[1] is not None and bounds[1] < high) else high
+                low, high = _narrowed(low, high, bounds)
             elif name in indexed.kept_by:
                 # the condition's own test decides which stored values it accepts (from the values they show)
                 index, shown = indexed.kept_by[name]
