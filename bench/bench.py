@@ -556,46 +556,58 @@ def _get(path: str, scans: bool = False) -> tuple[str, str, bytes, bool]:
     return "GET", path, b"", scans
 
 
-class CountTenant:
-    """Acme Coffee Roasters, grown through the bulk endpoint (100 rows a request, COUNT's cap). Its list page is
-    timed against a reference tenant (`_alongside`); `QUERIES` are timed like every other tenant's."""
+class _CountBulk:
+    """A COUNT tenant grown through one of its bulk endpoints, 100 rows a request (COUNT's cap)."""
 
     PREFIX = "/count"
-    QUERIES = {"COUNT journal-entry list, search (scans)": _get("/partners/journal-entries?search=entry+1&limit=25",
-                                                                 scans=True)}
+    BULK = ""  # the bulk endpoint, under PREFIX
+    ROWS = ""  # the request's list of rows
 
     def __init__(self, port: int, tenant: dict[str, str] | None = None):
-        """`tenant`: one POST /_mock/tenants made (its credentials), instead of the fixtures' Acme."""
         self.port, self.count, self.have = port, Count(tenant), 0
+
+    def row(self, n: int) -> dict:
+        raise NotImplementedError
+
+    def headers(self, method: str, path: str, body: bytes) -> dict[str, str]:
+        return self.count.headers(method, path, body)
 
     def grow(self, size: int) -> None:
         conn = http.client.HTTPConnection(HOST, self.port, timeout=60)
         while self.have < size:
-            rows = [{"descriptionEntry": f"Scaling entry {n}", "date": _day(n), "refNumber": f"S-{n}",
-                     "lines": [{"accountUuid": RENT, "amountDebit": _amount(n)},
-                               {"accountUuid": BANK, "amountCredit": _amount(n)}]}
-                    for n in range(self.have, min(size, self.have + 100))]
-            body = json.dumps({"journalEntries": rows}, separators=(",", ":")).encode()
-            status, answer = call(self.port, "POST", "/count/partners/journal-entries/bulk", body,
-                                  self.count.headers("POST", "/partners/journal-entries/bulk", body), conn)
+            rows = [self.row(n) for n in range(self.have, min(size, self.have + 100))]
+            body = _json({self.ROWS: rows})
+            status, answer = call(self.port, "POST", self.PREFIX + self.BULK, body,
+                                  self.headers("POST", self.BULK, body), conn)
             if status >= 300 or answer["data"]["errorCount"]:
-                raise RuntimeError(f"COUNT bulk create answered {status}: {str(answer)[:300]}")
+                raise RuntimeError(f"COUNT {self.BULK} answered {status}: {str(answer)[:300]}")
             self.have += len(rows)
         conn.close()
 
-    def headers(self, method: str, path: str, body: bytes) -> dict[str, str]:
-        return self.count.headers(method, path, body)
+
+class CountTenant(_CountBulk):
+    """Acme Coffee Roasters' journal entries. Its list page is timed against a reference tenant (`_alongside`);
+    `QUERIES` are timed like every other tenant's. `tenant`: one POST /_mock/tenants made (its credentials),
+    instead of the fixtures' Acme."""
+
+    BULK, ROWS = "/partners/journal-entries/bulk", "journalEntries"
+    QUERIES = {"COUNT journal-entry list, search (scans)": _get("/partners/journal-entries?search=entry+1&limit=25",
+                                                                 scans=True)}
+
+    def row(self, n: int) -> dict:
+        return {"descriptionEntry": f"Scaling entry {n}", "date": _day(n), "refNumber": f"S-{n}",
+                "lines": [{"accountUuid": RENT, "amountDebit": _amount(n)},
+                          {"accountUuid": BANK, "amountCredit": _amount(n)}]}
 
     def query_run(self, seconds: float) -> Run:
         path = "/count/partners/journal-entries?page=3&limit=25"
         return wrk(self.port, "GET", path, self.count.headers("GET", path), b"", seconds, 1)
 
 
-class CountTransactions:
-    """Acme Coffee Roasters' bank transactions, on a server of their own (the entries' keeps its memory), grown
-    through the bulk endpoint."""
+class CountTransactions(_CountBulk):
+    """Acme Coffee Roasters' bank transactions, on a server of their own (the entries' keeps its memory)."""
 
-    PREFIX = "/count"
+    BULK, ROWS = "/partners/transactions/bulk", "transactions"
     QUERIES = {"COUNT transactions list": _get("/partners/transactions?page=3&limit=25"),
                "COUNT transactions list, one account and a month": _get(
                    f"/partners/transactions?accountUuid={BANK}&startDate=2025-03-01&endDate=2025-03-31&page=2"
@@ -603,24 +615,8 @@ class CountTransactions:
                "COUNT transactions list, search (scans)": _get("/partners/transactions?search=scaling+1&limit=25",
                                                                scans=True)}
 
-    def __init__(self, port: int):
-        self.port, self.count, self.have = port, Count(), 0
-
-    def headers(self, method: str, path: str, body: bytes) -> dict[str, str]:
-        return self.count.headers(method, path, body)
-
-    def grow(self, size: int) -> None:
-        conn = http.client.HTTPConnection(HOST, self.port, timeout=60)
-        while self.have < size:
-            rows = [{"accUuid": BANK, "amount": _amount(n), "postedDate": _day(n), "description": f"Scaling {n}"}
-                    for n in range(self.have, min(size, self.have + 100))]
-            body = _json({"transactions": rows})
-            status, answer = call(self.port, "POST", "/count/partners/transactions/bulk", body,
-                                  self.count.headers("POST", "/partners/transactions/bulk", body), conn)
-            if status >= 300 or answer["data"]["errorCount"]:
-                raise RuntimeError(f"COUNT bulk transactions answered {status}: {str(answer)[:300]}")
-            self.have += len(rows)
-        conn.close()
+    def row(self, n: int) -> dict:
+        return {"accUuid": BANK, "amount": _amount(n), "postedDate": _day(n), "description": f"Scaling {n}"}
 
 
 def _intacct_query(filters: list[dict], order_by: list[dict] | None = None, start: int = 1,

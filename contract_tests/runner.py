@@ -21,8 +21,9 @@ from types import ModuleType
 from typing import Iterator, Mapping, Sequence
 
 import pytest
+from hypothesis.configuration import set_hypothesis_home_dir
 
-from mock_server import providers
+from mock_server import cache_dir, providers
 
 from .findings import Run
 from .plugins import plugin as load_plugin
@@ -117,7 +118,8 @@ def run_contract(provider: str, base_url: str | None = None, credentials: Mappin
             args.append(f"--hypothesis-seed={job.seed}")
         _active = job
         try:
-            code = pytest.main(args, plugins=[_Progress()] if sys.stderr.isatty() else [])
+            with _hypothesis_storage():
+                code = pytest.main(args, plugins=[_Progress()] if sys.stderr.isatty() else [])
         finally:
             _active = None
     job.run.requests, job.run.waits = job.session.budget.sent, job.session.waits
@@ -126,6 +128,22 @@ def run_contract(provider: str, base_url: str | None = None, credentials: Mappin
         if path:
             Path(path).write_text(text(), encoding="utf-8")
     return int(code), job.run
+
+
+@contextmanager
+def _hypothesis_storage() -> Iterator[None]:
+    """Hypothesis keeps its Unicode tables and the constants it reads from modules under a storage folder, by
+    default `.hypothesis` in the working directory: a run there would leave that folder in the user's project,
+    and a run from a fresh folder (every CI job) would spend 1.5 s rebuilding the tables. Keep them in our
+    cache folder instead, unless the user named one (HYPOTHESIS_STORAGE_DIRECTORY)."""
+    if os.environ.get("HYPOTHESIS_STORAGE_DIRECTORY"):
+        yield
+        return
+    set_hypothesis_home_dir(cache_dir() / "hypothesis")
+    try:
+        yield
+    finally:
+        set_hypothesis_home_dir(None)
 
 
 @contextmanager

@@ -23,7 +23,7 @@ def read_yaml(path: Path) -> Any:
     loading that takes 3 ms. A cache that cannot be read or written is only a slower start.
     """
     raw = path.read_bytes()
-    cached = _cache_dir() / f"{hashlib.sha256(raw).hexdigest()}.v1.pickle"
+    cached = cache_dir() / f"{hashlib.sha256(raw).hexdigest()}.v1.pickle"
     try:
         return pickle.loads(cached.read_bytes())
     except Exception:  # absent, unreadable or from an incompatible Python: parse again
@@ -41,7 +41,8 @@ def read_yaml(path: Path) -> Any:
     return document
 
 
-def _cache_dir() -> Path:
+def cache_dir() -> Path:
+    """ledger-mock's folder in the user's cache: LEDGER_MOCK_CACHE_DIR, else XDG_CACHE_HOME or ~/.cache."""
     configured = os.environ.get("LEDGER_MOCK_CACHE_DIR")
     if configured:
         return Path(configured)

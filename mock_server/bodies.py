@@ -66,16 +66,16 @@ def too_large(document: Any) -> None:
     of YAML can otherwise stand for gigabytes once written out), or that nests deeper than MAX_DEPTH. The
     aliases first: the depth walk follows every alias, and before them 369 bytes of nested aliases held a server
     for most of a minute."""
-    distinct = _count(document, distinct=True, budget=MAX_NODES)
+    distinct = count_nodes(document, distinct=True, budget=MAX_NODES)
     budget = min(MAX_NODES, max(MIN_BUDGET, MAX_GROWTH * distinct))
-    if _count(document, distinct=False, budget=budget) > budget:
+    if count_nodes(document, distinct=False, budget=budget) > budget:
         raise ApiError(400, "validation_error", f"The document's aliases expand it beyond {budget} nodes; write "
                                                 "the repeated parts out, or repeat them less.")
     if nests_deeper(document, MAX_DEPTH):
         raise ApiError(400, "validation_error", f"The document nests more than {MAX_DEPTH} levels deep.")
 
 
-def _count(document: Any, *, distinct: bool, budget: int) -> int:
+def count_nodes(document: Any, *, distinct: bool = False, budget: int) -> int:
     """Nodes in `document` (each shared node once when `distinct`), counting no further than `budget` + 1."""
     seen: set[int] = set()
     stack, total = [document], 0

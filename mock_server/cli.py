@@ -58,7 +58,7 @@ def serve(host: str, port: int, fixtures: Path | None, providers: str | None, ro
     import secrets
 
     from .persistence import StateFileError
-    from .server import PortInUse, serve as run
+    from .server import PortInUse, exit_after_serving, serve as run
 
     selected = tuple(p.strip() for p in providers.split(",")) if providers else None
     if root_provider and selected is None:
@@ -86,6 +86,7 @@ def serve(host: str, port: int, fixtures: Path | None, providers: str | None, ro
         raise click.ClickException(str(exc)) from None
     finally:
         _forget_serve()
+    exit_after_serving(0)
 
 
 def _reachable(host: str, port: int) -> str:
@@ -336,7 +337,7 @@ def proxy(provider: str, target: str, host: str, port: int, junit_xml: Path | No
     reports are written when stopped (Ctrl-C, SIGTERM); exit 1 on drift."""
     from contract_tests.proxy import serve as run
 
-    from .server import PortInUse
+    from .server import PortInUse, exit_after_serving
 
     try:
         code, found = run(provider, target, host=host, port=port, report=report, html_report=html_report,
@@ -346,7 +347,7 @@ def proxy(provider: str, target: str, host: str, port: int, junit_xml: Path | No
     except PortInUse as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(found.summary())
-    sys.exit(code)
+    exit_after_serving(code)
 
 
 @main.command()

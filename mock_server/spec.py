@@ -20,11 +20,15 @@ from typing import Any, Callable, Iterator, Mapping
 import jsonschema_rs
 
 from . import read_yaml
+from .bodies import count_nodes
 from .errors import EXCERPT, ApiError, Problem, excerpt, validation_error
 
 HTTP_METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
 _Validator = Any  # jsonschema_rs validator
 MAX_PROBLEMS = 50  # listed in one 400: enough to fix a body in one go, few enough to read
+# jsonschema_rs builds every error of an instance before it yields the first: a body of 100k wrong rows took 2 s
+# (one request held the server). Past this many nodes, a body's 400 names its first problem alone.
+ALL_PROBLEMS_UP_TO = 2_000
 _JSON = json.JSONDecoder()  # reads the value a validator message opens with
 
 
@@ -128,14 +132,17 @@ class Operation:
         found = [] if undeclared == "schema" else \
             list(dict.fromkeys(_undeclared([self.body_schema], body, self._resolve, (), self._places)))
         if undeclared != "drop" or not found:
-            errors = list(islice(self._body_validator.iter_errors(body), MAX_PROBLEMS))
+            errors = _errors(self._body_validator, body)
             if errors or found:
                 raise _refusal(errors, "body", found)
             return []
         # The provider reads the body as if the ignored fields were never sent, but judges what was sent: a body
-        # of only ignored fields is not "empty" (`{"colour": 1}` is not refused for minProperties).
+        # of only ignored fields is not "empty" (`{"colour": 1}` is not refused for minProperties). A body too
+        # large to list its problems is judged once they are dropped.
         ignored = {(path, name) for path, name in found}
-        broken = any(not _only_ignored(e, ignored) for e in self._body_validator.iter_errors(body))
+        broken = not self._body_validator.is_valid(body) and (
+            count_nodes(body, budget=ALL_PROBLEMS_UP_TO) > ALL_PROBLEMS_UP_TO
+            or any(not _only_ignored(e, ignored) for e in self._body_validator.iter_errors(body)))
         dropped: list[str] = []
         for path, name in found:
             holder = _at(body, path)
@@ -143,7 +150,7 @@ class Operation:
                 del holder[name]
                 dropped.append("/".join([*map(str, path), name]))
         if broken:
-            errors = list(islice(self._body_validator.iter_errors(body), MAX_PROBLEMS))
+            errors = _errors(self._body_validator, body)
             if errors:
                 raise _refusal(errors, "body")
         return dropped
@@ -373,6 +380,20 @@ def _undeclared(schemas: list[Any], value: Any, resolve: Callable[[Any], Any], p
     elif place.items:
         for n, item in enumerate(value):
             yield from _undeclared(place.items, item, resolve, (*path, n), cache)
+
+
+def _errors(validator: _Validator, instance: Any) -> list[Any]:
+    """Up to MAX_PROBLEMS ways `instance` breaks the schema; past ALL_PROBLEMS_UP_TO nodes, the first alone (from
+    `validate`, which stops there, unlike `iter_errors`)."""
+    if validator.is_valid(instance):
+        return []
+    if count_nodes(instance, budget=ALL_PROBLEMS_UP_TO) <= ALL_PROBLEMS_UP_TO:
+        return list(islice(validator.iter_errors(instance), MAX_PROBLEMS))
+    try:
+        validator.validate(instance)
+    except jsonschema_rs.ValidationError as error:
+        return [error]
+    return []
 
 
 def _only_ignored(error: Any, ignored: set[tuple[tuple[Any, ...], str]]) -> bool:

@@ -71,9 +71,11 @@ class Served:
         pytest.fail("the killed server still answers")
 
     def stop(self) -> None:
+        """SIGTERM, as a service manager or CI stops it: a clean exit, 0 (not an abort from a runtime thread)."""
         if self.process.poll() is None:
             os.killpg(self.process.pid, signal.SIGTERM)  # granian shuts down gracefully on SIGTERM
-            self.process.wait(timeout=15)
+            code = self.process.wait(timeout=15)
+            assert code == 0, f"the server stopped by SIGTERM exited {code}"
 
     def __enter__(self) -> "Served":
         return self.wait_up()

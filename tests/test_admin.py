@@ -235,53 +235,6 @@ def test_reset_of_one_tenant_keeps_every_other_tenants_changes(app, admin):
     assert admin.post("/_mock/reset", json={"tenant": created["tenant"]}).status_code == 400
 
 
-@pytest.mark.parametrize("name", providers.names())
-def test_a_reset_tenant_is_as_created_and_the_others_keep_their_changes(make_app, name):
-    """Every provider resets one tenant alone (Provider.swap_tenant): a tenant made through the admin API comes
-    back as it was made, with working credentials, while another made tenant and a fixture tenant keep theirs."""
-    from tests.test_tenants import Session, create, default
-
-    app = make_app(providers=(name,))
-    admin = app.test_client()
-    a, b = (Session(app, name, create(admin, name, label)) for label in ("reset-a", "reset-b"))
-    fixture, as_made = default(app, name), sorted(a.memos())
-    for session, memo in ((a, "a-1"), (b, "b-1"), (fixture, "fixture-1"), (a, "a-2")):
-        session.write(memo)
-    tenant = a.creds["tenant"]
-    answer = admin.post("/_mock/reset", json={"provider": name, "tenant": tenant})
-    assert answer.status_code == 200 and answer.get_json() == {"reset": [f"{name}/{tenant}"]}
-    assert sorted(a.memos()) == as_made
-    assert "b-1" in b.memos() and "fixture-1" in fixture.memos()
-    a.write("a-3")  # the same credentials still work
-    assert sorted(a.memos()) == sorted([*as_made, "a-3"])
-
-
-@pytest.mark.parametrize("name", providers.names())
-def test_a_tenant_reset_frees_its_old_books_without_a_collection(make_app, name):
-    """The server keeps its long-lived state out of the collector's sight (server._freeze_survivors), so what a
-    reset drops must be freed by reference counting alone: a tenant's state holds no reference cycles."""
-    import gc
-    import weakref
-
-    from tests.test_tenants import Session, create
-
-    app = make_app(providers=(name,))
-    admin = app.test_client()
-    session = Session(app, name, create(admin, name))
-    session.write("to-be-dropped")
-    book = next(t.book for t in provider(app, name).tenants() if t.id == session.creds["tenant"])
-    old = weakref.ref(book)
-    del book
-    gc.collect()
-    gc.freeze()
-    try:
-        assert admin.post("/_mock/reset", json={"provider": name, "tenant": session.creds["tenant"]}).status_code \
-            == 200
-        assert old() is None, "the reset tenant's old books outlived the reset"
-    finally:
-        gc.unfreeze()
-
-
 # -- inputs that once broke every later request ---------------------------------------------------------------
 
 @pytest.mark.parametrize("body", [{"advanceSeconds": -1e12}, {"advanceSeconds": 1e12}, {"advanceSeconds": 9e15},

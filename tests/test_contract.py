@@ -79,6 +79,7 @@ def test_default_target_is_an_in_process_mock_and_reports_are_written(tmp_path):
     assert "| POST /partners/tags |" in (tmp_path / "drift.md").read_text()
     assert "No drift" in (tmp_path / "drift.html").read_text()
     assert "<testsuite" in (tmp_path / "junit.xml").read_text()
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["drift.html", "drift.md", "junit.xml"]  # no .hypothesis
 
 
 def test_missing_credentials_are_named():

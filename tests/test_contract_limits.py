@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import threading
 import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from wsgiref.simple_server import WSGIRequestHandler, make_server
 
 import pytest
@@ -167,3 +168,39 @@ def test_without_retry_after_a_documented_window_is_waited_until_a_slot_frees():
         server.shutdown()
     assert len(calls) == 5
     assert calls[4] - calls[0] >= 1.95 and sum(session.waits) < 2  # not a whole window more
+
+
+def test_the_harness_goes_through_the_proxy_the_environment_names(monkeypatch):
+    """A real provider is often reached through a proxy: every request of a run goes through HTTP_PROXY, except
+    to the hosts NO_PROXY names (the session reads the environment once per origin, not once per request)."""
+    seen: dict[str, list[str]] = {"proxy": [], "target": []}
+
+    def server(name):
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self):
+                seen[name].append(self.path)  # a proxy is asked for the absolute URL
+                self.send_response(200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+        httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=httpd.serve_forever, daemon=True).start()
+        return httpd
+
+    proxy, target = server("proxy"), server("target")
+    try:
+        url = f"http://127.0.0.1:{target.server_port}"
+        for name in ("NO_PROXY", "no_proxy", "http_proxy"):
+            monkeypatch.delenv(name, raising=False)
+        monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{proxy.server_port}")
+        session = HarnessSession()
+        assert [session.get(f"{url}/a").status_code, session.get(f"{url}/b").status_code] == [200, 200]
+        assert seen == {"proxy": [f"{url}/a", f"{url}/b"], "target": []}
+        monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+        assert HarnessSession().get(f"{url}/c").status_code == 200
+        assert seen["target"] == ["/c"]
+    finally:
+        proxy.shutdown()
+        target.shutdown()

@@ -230,37 +230,25 @@ def test_a_two_line_count_entry_costs_its_book_under_1_5_kb():
     row) in <= 250 MiB, its start-up's 55 included. What the workspace keeps per entry, made through the API: once
     1,980 bytes, a third of it a dozen empty fields on every journal's transaction row, a second Decimal for its
     amount, and indexes no COUNT query reads (1,400 now)."""
-    import gc
-    import tracemalloc
-
     from mock_server.app import create_app
     from mock_server.config import Config
     from tests.count.conftest import CountClient
+    from tests.memory import bytes_kept_per_entry
 
-    app = create_app(Config(providers=("count",), rate_limiting=False, frozen_time=FROZEN))
-    count, n = CountClient(app), 1000
-    rows = [{"descriptionEntry": f"Entry {i}", "date": f"2025-{1 + i % 10:02d}-{1 + i % 28:02d}",
-             "refNumber": f"S-{i}", "lines": [{"accountUuid": "a0000000-0000-4000-8000-000000006000",
-                                               "amountDebit": f"{1 + i}.{i % 100:02d}"},
-                                              {"accountUuid": "a0000000-0000-4000-8000-000000001000",
-                                               "amountCredit": f"{1 + i}.{i % 100:02d}"}]} for i in range(n)]
-    count.post("/journal-entries/bulk", {"journalEntries": rows[:100]})  # caches and first-use allocations
-    gc.collect()
-    tracemalloc.start(64)
-    try:
-        for start in range(100, n, 100):
+    count = CountClient(create_app(Config(providers=("count",), rate_limiting=False, frozen_time=FROZEN)))
+
+    def grow(numbers):
+        rows = [{"descriptionEntry": f"Entry {i}", "date": f"2025-{1 + i % 10:02d}-{1 + i % 28:02d}",
+                 "refNumber": f"S-{i}", "lines": [{"accountUuid": "a0000000-0000-4000-8000-000000006000",
+                                                   "amountDebit": f"{1 + i}.{i % 100:02d}"},
+                                                  {"accountUuid": "a0000000-0000-4000-8000-000000001000",
+                                                   "amountCredit": f"{1 + i}.{i % 100:02d}"}]} for i in numbers]
+        for start in range(0, len(rows), 100):
             answer = count.post("/journal-entries/bulk", {"journalEntries": rows[start:start + 100]})
             assert answer.status_code == 201 and answer.get_json()["data"]["errorCount"] == 0
-        gc.collect()
-        snapshot = tracemalloc.take_snapshot()
-    finally:
-        tracemalloc.stop()
-    # what the ledger and the provider keep, not the request journal's or the write log's copies of the requests
-    kept = snapshot.filter_traces([tracemalloc.Filter(True, "*/mock_server/ledger/*", all_frames=True),
-                                   tracemalloc.Filter(True, "*/mock_server/providers/count/*", all_frames=True)])
-    per_entry = sum(stat.size for stat in kept.statistics("filename")) / (n - 100)
-    assert per_entry <= 1500, f"{per_entry:.0f} bytes an entry; by line:\n" + "\n".join(
-        f"{stat.size / (n - 100):6.0f} {stat.traceback[0]}" for stat in kept.statistics("lineno")[:15])
+
+    per_entry, sites = bytes_kept_per_entry("count", grow, 1000)
+    assert per_entry <= 1500, f"{per_entry:.0f} bytes an entry; by line:\n{sites}"
 
 
 def test_records_come_back_from_a_checkpoint_equal_frozen_and_sharing_what_they_shared(book):

@@ -147,18 +147,26 @@ def intacct_query(draw, near):
 @st.composite
 def intacct_line_query(draw, near):
     """Lines: conditions on the two fields holding their entry's date (which narrow to the entries of those
-    dates) mixed with others, AND-ed or not."""
+    dates) and on the account (which keeps the lines of the accounts it allows) mixed with others, AND-ed or
+    not, one field or several under an operator."""
     field_values = {"entryDate": date_values(near), "journalEntry.postingDate": date_values(near),
-                    "glAccount.id": st.sampled_from(("6000", "1000", "9999")), "txnType": st.sampled_from(
-                        ("debit", "credit")), "journalEntry.state": state_values, "state": state_values}
+                    "glAccount.id": st.sampled_from(("6000", "1000", "6100", "2000", "9999", "6")),
+                    "glAccount.key": st.sampled_from(("6", "1", "7", "3", "6000")),
+                    "txnType": st.sampled_from(("debit", "credit")), "journalEntry.state": state_values,
+                    "state": state_values}
     filters = []
     for _ in range(draw(st.integers(0, 3))):
-        name = draw(st.sampled_from(["entryDate", "journalEntry.postingDate"] * 2 + sorted(field_values)))
+        name = draw(st.sampled_from(["entryDate", "journalEntry.postingDate", "glAccount.id"] * 2 +
+                                    sorted(field_values)))
         op = draw(st.sampled_from(NARROWING + ["$ne", "$notBetween"]))
         values = field_values[name].filter(lambda v: v is not None)
         value = draw(st.lists(values, min_size=2, max_size=2) if op in ("$between", "$notBetween") else
                      st.lists(values, min_size=1, max_size=3) if op == "$in" else values)
-        filters.append({op: {name: value}})
+        body = {name: value}
+        if op in ("$eq", "$ne") and draw(st.booleans()):  # several fields under one operator are AND-ed
+            other = draw(st.sampled_from(sorted(set(field_values) - {name})))
+            body[other] = draw(field_values[other].filter(lambda v: v is not None))
+        filters.append({op: body})
     body = {"object": "general-ledger/journal-entry-line", "start": draw(st.integers(1, 20)),
             "size": draw(st.integers(1, 12)),
             "fields": draw(st.sampled_from((["key", "entryDate", "txnAmount"], ["glAccount.id", "sum:txnAmount"],
@@ -169,7 +177,8 @@ def intacct_line_query(draw, near):
         if expression is not None:
             body["filterExpression"] = expression
     if ":" not in "".join(body["fields"]) and draw(st.booleans()):
-        body["orderBy"] = draw(st.sampled_from(([{"entryDate": "desc"}], [{"txnAmount": "asc"}, {"key": "desc"}])))
+        body["orderBy"] = draw(st.sampled_from(([{"entryDate": "desc"}], [{"txnAmount": "asc"}, {"key": "desc"}],
+                                                [{"key": "desc"}], [{"key": "asc"}])))
     if draw(st.booleans()):
         body["filterParameters"] = {"asOfDate": draw(days(-60, 60)).isoformat()}
     return body
@@ -179,8 +188,9 @@ def _fill_intacct(app, plan) -> object:
     intacct = _provider(app, "intacct")
     company = intacct.state.company(intacct.create_tenant("http://mock")["tenant"])
     for on, journal, state, description, action, reversal in plan:
+        debited = {"Office supplies": "6100", "Payroll": "2000"}.get(description, "6000")  # lines of several accounts
         body = {"glJournal": {"id": journal}, "postingDate": on.isoformat(), "description": description,
-                "state": state, "lines": [{"txnType": "debit", "txnAmount": "10.00", "glAccount": {"id": "6000"}},
+                "state": state, "lines": [{"txnType": "debit", "txnAmount": "10.00", "glAccount": {"id": debited}},
                                           {"txnType": "credit", "txnAmount": "10.00", "glAccount": {"id": "1000"}}]}
         if action == "reversal":
             body["automaticReversalDate"] = max(on + dt.timedelta(days=1), reversal).isoformat()
@@ -217,7 +227,8 @@ def _intacct_answer(app, company, body, *, scan):
 @EXAMPLES
 @given(plan=intacct_entries, data=st.data())
 def test_intacct_indexed_query_answers_as_the_full_scan(world, queries, plan, data):
-    """Entries read through the indexes; lines read from the entries of the dates their conditions allow."""
+    """Entries read through the indexes; lines read from the entries of the dates their conditions allow, kept
+    by the accounts theirs allow, and paged in key order from the lines before their records are made."""
     company = _fill_intacct(world, plan)
     near = sorted({entry.date for entry in company.book.entries.values()})
     for body in data.draw(st.lists(queries(near), min_size=1, max_size=10)):
@@ -280,8 +291,15 @@ codat_entries = st.lists(st.tuples(days(), st.sampled_from(POSTED_FORMS * 8 + (O
                                    st.booleans()), max_size=30)
 
 
+BESIDE = tuple(dt.timedelta(microseconds=n) for n in (0, 1, -1, 500_000, -500_000, 1_000_000, -1_000_000))
+
+
+def _stamp_text(at: dt.datetime) -> str:
+    return at.strftime("%Y-%m-%dT%H:%M:%S" + (".%fZ" if at.microsecond else "Z"))
+
+
 @st.composite
-def codat_query(draw, near):
+def codat_query(draw, near, instants=()):
     around = st.sampled_from(near or [TODAY]).flatmap(
         lambda day: st.sampled_from([day - dt.timedelta(days=1), day, day + dt.timedelta(days=1)]))
     value = st.one_of(around.map(dt.date.isoformat), around.map(lambda d: f"{d.isoformat()}T23:00:00"),
@@ -294,7 +312,11 @@ def codat_query(draw, near):
         st.tuples(st.just("journalRef.id"), st.sampled_from(("=", "!=")), st.sampled_from(("GJ", "ap", "7"))).map(
             "".join),
         st.sampled_from(("metadata.isDeleted=true", "metadata.isDeleted=false", "metadata.isDeleted!=true",
-                         "metadata.isDeleted=1")))
+                         "metadata.isDeleted=1")),
+        st.tuples(st.sampled_from(("createdOn", "updatedOn", "modifiedDate")),
+                  st.sampled_from(("=", "!=", ">", "<", ">=", "<=")),
+                  st.tuples(st.sampled_from(instants or [FROZEN]), st.sampled_from(BESIDE)).map(
+                      lambda pair: _stamp_text(pair[0] + pair[1]))).map("".join))
     parts = draw(st.lists(condition, min_size=0, max_size=3))
     text = parts[0] if parts else ""
     for part in parts[1:]:
@@ -309,7 +331,15 @@ def codat_query(draw, near):
     return query
 
 
-def _fill_codat(app, plan):
+# Pushed entries keep no timestamp text: theirs are read from the instants they were made at (fractions of a second
+# included, which their text drops), at these offsets from FROZEN.
+PUSHED_AT = st.tuples(st.integers(-3, 3), st.sampled_from((0, 1, 499_999, 500_000, 999_999)))
+codat_pushed = st.lists(st.tuples(PUSHED_AT, days(), st.sampled_from(DESCRIPTIONS)), max_size=8)
+
+
+def _fill_codat(app, plan, pushed=()):
+    from mock_server.providers.codat import wire as codat_wire
+
     codat = _provider(app, "codat")
     _, client = codat.state.new_tenant(None)
     company = next(company for company in client.companies.values() if company.synced)
@@ -320,6 +350,21 @@ def _fill_codat(app, plan):
                                 {"netAmount": -10, "accountRef": {"id": "1000"}}],
                **({"journalRef": {"id": journal}} if journal else {}), "isDeleted": deleted}
         codat.state._seed_entry(company, raw)  # the fixture path: it keeps postedOn as written
+    connection = next(iter(company.connections.values()))
+    clock = codat.clock
+    try:
+        for (seconds, micro), on, description in pushed:
+            clock.set(FROZEN + dt.timedelta(seconds=seconds, microseconds=micro))
+            submission, errors = codat_wire.check_push(
+                {"description": description, "postedOn": f"{on.isoformat()}T00:00:00",
+                 "journalLines": [{"netAmount": 10, "accountRef": {"id": "6300"}},
+                                  {"netAmount": -10, "accountRef": {"id": "1000"}}]}, company)
+            assert not errors, errors
+            push = codat._push(company, connection, "create", None)
+            push.submission = submission
+            codat._start(company, push)
+    finally:
+        clock.set(FROZEN)
     return client, company
 
 
@@ -333,11 +378,12 @@ def _codat_answer(app, client, company, query, *, scan):
 
 
 @EXAMPLES
-@given(plan=codat_entries, data=st.data())
-def test_codat_indexed_query_answers_as_the_full_scan(world, plan, data):
-    client, company = _fill_codat(world, plan)
+@given(plan=codat_entries, pushed=codat_pushed, data=st.data())
+def test_codat_indexed_query_answers_as_the_full_scan(world, plan, pushed, data):
+    client, company = _fill_codat(world, plan, pushed)
     near = sorted({entry.date for entry in company.book.entries.values()})
-    for query in data.draw(st.lists(codat_query(near), min_size=1, max_size=10)):
+    instants = sorted({entry.created_at for entry in company.book.entries.values()})  # beside them: each side
+    for query in data.draw(st.lists(codat_query(near, instants), min_size=1, max_size=10)):
         assert _codat_answer(world, client, company, query, scan=False) == \
             _codat_answer(world, client, company, query, scan=True)
 
@@ -352,6 +398,22 @@ def test_codat_date_bounds_agree_with_the_scan_on_every_edge(world):
             for order in (None, "-postedOn"):
                 query = {"query": f"postedOn{op}{value}", "page": 1, "pageSize": 100,
                          **({"orderBy": order} if order else {})}
+                assert _codat_answer(world, client, company, query, scan=False) == \
+                    _codat_answer(world, client, company, query, scan=True), query
+
+
+
+def test_codat_timestamps_compare_on_every_edge_as_their_text_does(world):
+    """A pushed entry keeps no timestamp text: a scan compares the instant it was made at, to the whole second its
+    text shows. At, and a microsecond and half a second either side of, every instant: the same answers as the
+    record's text gives."""
+    pushed = [((seconds, micro), TODAY, "Rent") for seconds in (-1, 0, 1) for micro in (0, 1, 500_000, 999_999)]
+    client, company = _fill_codat(world, [], pushed)
+    made = [FROZEN + dt.timedelta(seconds=seconds, microseconds=micro) for (seconds, micro), _, _ in pushed]
+    for field in ("createdOn", "updatedOn", "sourceModifiedDate"):
+        for op in ("=", "!=", ">", "<", ">=", "<="):
+            for value in {_stamp_text(at + beside) for at in made for beside in BESIDE}:
+                query = {"query": f"{field}{op}{value}", "page": 1, "pageSize": 100}
                 assert _codat_answer(world, client, company, query, scan=False) == \
                     _codat_answer(world, client, company, query, scan=True), query
 

@@ -47,10 +47,12 @@ from __future__ import annotations
 
 import copy
 import json
+import random
 import re
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
+from functools import lru_cache
 from itertools import count
 from typing import Any, Callable, Iterator, Mapping
 
@@ -66,7 +68,7 @@ SPECS = {name: spec for name, spec in ALL_SPECS.items() if name != ADMIN}
 EXAMPLES = 12  # per write operation: enough to set every enum value and both sides of every boolean
 WARNING = "X-Ledger-Mock-Warning"
 OMIT = object()  # a VALUES entry that leaves the field out of accepted bodies (it is in REFUSED instead)
-TOKEN = st.text(alphabet="abcdefghjkmnpqrstuvwxyz23456789", min_size=8, max_size=8)
+LETTERS = "abcdefghjkmnpqrstuvwxyz23456789"  # of tokens
 Path = tuple  # a place in a JSON document: keys and list indices
 
 
@@ -161,8 +163,13 @@ def pattern(path: Path) -> str:
     return "/".join("*" if isinstance(k, int) else str(k) for k in path)
 
 
+@lru_cache(maxsize=None)
+def _glob(glob: str) -> re.Pattern[str]:
+    return re.compile(re.escape(glob).replace(r"\*\*", ".*").replace(r"\*", "[^/]+"))
+
+
 def matches(glob: str, path: Path) -> bool:
-    return re.fullmatch(re.escape(glob).replace(r"\*\*", ".*").replace(r"\*", "[^/]+"), pattern(path)) is not None
+    return _glob(glob).fullmatch(pattern(path)) is not None
 
 
 # -- the body generator -------------------------------------------------------------------------------------
@@ -177,6 +184,9 @@ class Gen:
     values: Mapping[str, Callable[["Gen", Path], Any]]
     serial: Iterator[int]
     target: Any = None  # the Target of the write being built
+    # A Hypothesis draw costs more the more its test case has drawn, and a body here takes two thousand. A token's
+    # letters need no shrinking (the tests only generate), so they come from a Random seeded by one draw.
+    rng: random.Random = field(default_factory=random.Random)
 
     def draw(self, strategy: Any, label: str | None = None) -> Any:
         return self.data.draw(strategy, label=label)
@@ -184,7 +194,10 @@ class Gen:
     def token(self, path: Path) -> str:
         """A value found nowhere else: the field's name (letters and digits), random letters, a serial."""
         name = re.sub(r"[^A-Za-z0-9]", "", str(path[-1])) if path else "v"
-        return f"{name or 'v'}-{self.draw(TOKEN)}-{next(self.serial)}"
+        return f"{name or 'v'}-{self.letters()}-{next(self.serial)}"
+
+    def letters(self) -> str:
+        return "".join(self.rng.choices(LETTERS, k=8))
 
     def value(self, schema: Any, path: Path = ()) -> Any:
         for glob, make in self.values.items():
@@ -242,7 +255,7 @@ class Gen:
         if form == "date-time":
             return f"{self.day().isoformat()}T{self.draw(st.integers(0, 23)):02d}:00:00Z"
         if form == "email":
-            return f"{path[-1]}.{self.draw(TOKEN)}{next(self.serial)}@example.com".lower()
+            return f"{path[-1]}.{self.letters()}{next(self.serial)}@example.com".lower()
         if form == "uuid":
             return str(self.draw(st.uuids(version=4)))
         made = self.token(path)
@@ -546,7 +559,7 @@ def names_field(answer: Answer, path: Path) -> bool:
 
 def gen(plan: Plan, op_id: str, data: Any, ctx: Any, serial: Iterator[int]) -> Gen:
     values = {**plan.values.get("*", {}), **plan.values.get(op_id, {})}
-    return Gen(SPECS[plan.name], data, ctx, values, serial)
+    return Gen(SPECS[plan.name], data, ctx, values, serial, rng=random.Random(data.draw(st.integers(0, 2**32))))
 
 
 def build(plan: Plan, op_id: str, g: Gen, target: Target) -> Any:

@@ -121,13 +121,14 @@ class Account:
 
 @dataclass(frozen=True, slots=True)
 class NewLine:
-    """A line as a caller asks for it; the ledger checks it and gives it an id."""
+    """A line as a caller asks for it; the ledger checks it and gives it an id unless it has its own."""
 
     account_id: str
     side: Side
     amount: Decimal
     memo: str | None = None
     attrs: Mapping[str, Any] = field(default_factory=dict)
+    id: str | None = None  # a provider's own line id (Intacct's line key), kept as the Line's
 
 
 @_pickled_by_constructor

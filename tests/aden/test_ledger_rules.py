@@ -235,3 +235,27 @@ def test_list_filters_and_pagination(aden):
     page = ok(aden.get("/journal-entries", params={"limit": 3, "offset": 6}))
     assert page["pagination"] == {"total": 7, "limit": 3, "offset": 6, "has_more": False}
     assert_error(aden.get("/journal-entries", params={"offset": -1}), 400, "VALIDATION_ERROR")
+
+
+def test_a_two_line_entry_costs_its_entity_under_1_35_kb():
+    """Issue 20: an Aden server holds 100k two-line entries, a quarter of them submitted for approval, in <= 250
+    MiB, its start-up's 60 included. What the entity keeps per entry: once 1,620 bytes, 170 of them line ids Aden
+    never shows, and 250 a dict per audit-trail record and an approval history that copied the trail's workflow
+    records."""
+    from mock_server.app import create_app
+    from mock_server.config import Config
+    from tests.conftest import FROZEN
+    from tests.memory import bytes_kept_per_entry
+
+    aden = AdenClient(create_app(Config(providers=("aden",), rate_limiting=False, frozen_time=FROZEN)))
+
+    def grow(numbers):
+        for i in numbers:
+            day = f"2025-{1 + i % 10:02d}-{1 + i % 28:02d}"
+            ok(aden.post("/journal-entries", entry_body(f"S-{i}", 1 + i + i % 100 / 100, date=day, memo=f"Entry {i}")),
+               201)
+            if i % 4 == 0:
+                ok(aden.post(f"/journal-entries/S-{i}/submit-for-approval", {}))
+
+    per_entry, sites = bytes_kept_per_entry("aden", grow, 400)
+    assert per_entry <= 1350, f"{per_entry:.0f} bytes an entry; by line:\n{sites}"

@@ -169,5 +169,7 @@ def test_audit_trail_records_every_change_with_who_and_when(aden_app):
     assert {r["performed_at"] for r in trail["audit_trail"]} == {"2025-02-15T12:00:00Z"}
     assert trail["audit_trail"][3]["details"] == {"status": "Rejected", "comments": "duplicate"}
     entry = ok(clerk.get("/journal-entries/JE-AUD"))
-    assert [h["action"] for h in entry["approval_history"]] == ["Submit for Approval", "Reject", "Void"]
-    assert (entry["void_reason"], entry["voided_by"]) == ("cleanup", "usr_admin")
+    assert [(h["action"], h["performed_by"], h.get("comments")) for h in entry["approval_history"]] == [
+        ("Submit for Approval", "usr_clerk", None), ("Reject", "usr_approver1", "duplicate"),
+        ("Void", "usr_admin", "cleanup")]
+    assert (entry["void_reason"], entry["voided_by"], entry["created_by"]) == ("cleanup", "usr_admin", "usr_clerk")

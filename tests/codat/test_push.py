@@ -236,3 +236,26 @@ def test_a_foreign_currency_entry_fails_as_the_seed_says(codat, field, value, it
     refused = assert_error(codat.push(entry(**{field: value})), 400, NOT_VALID, item_part=item_id)
     assert [i["itemId"] for i in refused["validation"]["errors"]] == [item_id]
     assert codat.get(f"/companies/{ACME}/push").get_json()["totalResults"] == 0
+
+
+def test_a_pushed_two_line_entry_costs_its_company_under_1_3_kb():
+    """Issue 20: a Codat server holds 100k pushed two-line entries in <= 250 MiB, its start-up's 60 included. What
+    the company keeps per push: once 1,930 bytes, 170 of them line ids Codat never shows, 400 a dict of a postedOn
+    and four timestamps that the entry's own day and instants give back, and 80 an index of whether each entry is
+    deleted (most are not: an index of the deleted ones does)."""
+    from mock_server.app import create_app
+    from mock_server.config import Config
+    from tests.conftest import FROZEN
+    from tests.memory import bytes_kept_per_entry
+
+    codat = CodatClient(create_app(Config(providers=("codat",), rate_limiting=False, frozen_time=FROZEN)))
+
+    def grow(numbers):
+        for i in numbers:
+            body = entry(("6300", 1 + i + i % 100 / 100), ("1000", -(1 + i + i % 100 / 100)), description=f"Entry {i}",
+                         posted_on=f"2025-{1 + i % 10:02d}-{1 + i % 28:02d}T00:00:00",
+                         **({"journalRef": {"id": "GJ"}} if i % 4 == 0 else {}))
+            assert codat.push(body).get_json()["status"] == "Success"
+
+    per_entry, sites = bytes_kept_per_entry("codat", grow, 400)
+    assert per_entry <= 1300, f"{per_entry:.0f} bytes an entry; by line:\n{sites}"

@@ -74,6 +74,12 @@ class CountClient:
 
 
 @pytest.fixture
+def app(make_app):
+    """COUNT alone: no other provider's state is built, replayed and compared after each test."""
+    return make_app(providers=("count",))
+
+
+@pytest.fixture
 def count(app):
     return CountClient(app)
 

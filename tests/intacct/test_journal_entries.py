@@ -264,7 +264,6 @@ def test_idempotency_key_replays_and_conflicts(ia):
 
 
 def test_automatic_reversal_on_post_reads_reversed_from_its_date(app, ia):
-    from datetime import timedelta
     from tests.conftest import advance, runtime
     key = ia.create(entry_body(automaticReversalDate="2025-02-20"))
     entry = ia.entry(key)
@@ -274,3 +273,24 @@ def test_automatic_reversal_on_post_reads_reversed_from_its_date(app, ia):
     assert [l["txnType"] for l in reversal["lines"]] == ["credit", "debit"]
     advance(app, 432000)
     assert ia.entry(key)["state"] == "reversed"
+
+
+def test_a_created_two_line_entry_costs_its_company_under_1_5_kb():
+    """Issue 20: an Intacct server holds 100k created two-line entries in <= 250 MiB, its start-up's 60 included.
+    What the company keeps per create: once 2,070 bytes, a quarter of it a uuid per line Intacct never shows and a
+    dict per line around its key, and an index holding every entry again as the posting date's does."""
+    from mock_server.app import create_app
+    from mock_server.config import Config
+    from tests.conftest import FROZEN
+    from tests.intacct.conftest import IntacctClient
+    from tests.memory import bytes_kept_per_entry
+
+    ia = IntacctClient(create_app(Config(providers=("intacct",), rate_limiting=False, frozen_time=FROZEN)))
+
+    def grow(numbers):
+        for i in numbers:
+            ia.create(entry_body(f"{1 + i}.{i % 100:02d}", glJournal={"id": "EJ" if i % 4 == 0 else "GJ"},
+                                 postingDate=f"2025-{1 + i % 10:02d}-{1 + i % 28:02d}", description=f"Entry {i}"))
+
+    per_entry, sites = bytes_kept_per_entry("intacct", grow, 500)
+    assert per_entry <= 1500, f"{per_entry:.0f} bytes an entry; by line:\n{sites}"

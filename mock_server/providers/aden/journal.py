@@ -6,9 +6,9 @@ Every function runs under the entity's lock and checks everything before the one
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Iterable, Mapping, NamedTuple, Sequence
 
 from ...errors import ApiError
 from ...ledger import JournalEntry, LedgerError, NewLine, Side, Workflow
@@ -44,7 +44,18 @@ WORKFLOW = Workflow(
 AUDIT_NAMES = {"create": "Created", "update": "Updated", "submit": "Submit for Approval", "approve": "Approve",
                "reject": "Reject", "request-change": "Request Change", "hold": "Place on Hold",
                "unhold": "Remove from Hold", "post": "Post to GL", "reverse": "Reverse", "void": "Void"}
-HISTORY_ACTIONS = frozenset({"submit", "approve", "reject", "request-change", "hold", "unhold", "post", "void"})
+# The workflow's actions, as the audit trail names them: the entry's approval_history is these records of its trail.
+HISTORY = frozenset(AUDIT_NAMES[action] for action in ("submit", "approve", "reject", "request-change", "hold",
+                                                       "unhold", "post", "void"))
+
+
+class AuditRecord(NamedTuple):
+    """One record of an entry's audit trail: a tuple rather than a dict apiece, as every entry has some."""
+
+    action: str  # as AUDIT_NAMES words it
+    by: str
+    at: datetime
+    details: Mapping[str, Any]
 
 
 def error(status: int, code: str, message: str, **details: Any) -> ApiError:
@@ -197,20 +208,13 @@ def awaiting(entry: JournalEntry, user: User) -> bool:
 
 def _log(entry_attrs: Mapping[str, Any], action: str, user_id: str, entity: Entity,
          comments: str | None = None, **details: Any) -> dict[str, Any]:
-    """New attrs with `action` appended to the audit trail (and to approval_history for workflow actions).
+    """New attrs with `action` appended to the audit trail (so to approval_history too for a workflow action).
     `details` use the keys of Aden's audit trail (aden-docs journal-entries/workflow "Get Audit Trail"): `status`
     after the action, `required_level` on submit, `level` on approve, `comments`."""
-    now = entity.clock.now()
-    record = {"action": AUDIT_NAMES[action], "by": user_id, "at": now,
-              # shared with every record of the same details (most are {"status": ...}): one frozen dict for all
-              "details": attrs_of({k: v for k, v in {**details, "comments": comments}.items() if v is not None})}
-    attrs = {**entry_attrs, "audit": (*entry_attrs.get("audit", ()), record)}
-    if action in HISTORY_ACTIONS:
-        item = {"action": AUDIT_NAMES[action], "by": user_id, "at": now}
-        if comments is not None:
-            item["comments"] = comments
-        attrs["history"] = (*entry_attrs.get("history", ()), item)
-    return attrs
+    # details are shared with every record of the same ones (most are {"status": ...}): one frozen dict for all
+    record = AuditRecord(AUDIT_NAMES[action], user_id, entity.clock.now(), attrs_of(
+        {k: v for k, v in {**details, "comments": comments}.items() if v is not None}))
+    return {**entry_attrs, "audit": (*entry_attrs.get("audit", ()), record)}
 
 
 def _move(entity: Entity, entry: JournalEntry, action: str, user: User, *, comments: str | None = None,
@@ -237,7 +241,7 @@ def _add(entity: Entity, user: User, entry_id: str, fields: Mapping[str, Any], *
     lines = build_lines(entity, fields["lines"])
     attrs = {"period_id": period.id, "period_auto": fields.get("posting_period_id") is None,
              "entry_type": fields.get("entry_type") or "Standard",
-             "currency": fields.get("currency") or DEFAULT_CURRENCY, "created_by": user.id, **extra}
+             "currency": fields.get("currency") or DEFAULT_CURRENCY, **extra}  # created_by: the trail's first record
     attrs = _log(attrs, "create", user.id, entity, status=DRAFT, original_entry_id=extra.get("original_entry_id"))
     return entity.book.add_entry(on=on, memo=fields.get("memo"), lines=lines, status=DRAFT, posted=False,
                                  attrs=attrs, entry_id=entry_id)

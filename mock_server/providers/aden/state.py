@@ -72,7 +72,7 @@ class AdenState:
 
     def add_entity(self, organisation_id: str, raw: Mapping[str, Any]) -> Entity:
         book = Book(f"{organisation_id}/{raw['id']}", clock=self.clock, ids=self.ids,
-                    currency=raw.get("currency", "USD"))
+                    currency=raw.get("currency", "USD"), line_ids=False)  # Aden shows line numbers, no ids
         book.add_entry_index("status", status_and_date)  # the journal-entry list's status filter
         entity = Entity(organisation_id, raw["id"], raw.get("name", raw["id"]), book.currency,
                         bool(raw.get("auto_post", True)), book, Calendar(self.clock, book.lock), self.clock,

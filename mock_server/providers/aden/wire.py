@@ -12,6 +12,7 @@ from marshmallow import fields
 from ...ledger import Account, JournalEntry, Side
 from ...ledger.periods import Period
 from ..marshal import In, Money
+from .journal import HISTORY, AuditRecord
 
 ZERO = Decimal("0.00")
 
@@ -108,11 +109,11 @@ def entry_out(entry: JournalEntry, accounts: Mapping[str, Account], period: Peri
         lines=lines, original_entry_id=a.get("original_entry_id"), required_approval_level=required,
         current_approval_level=len(a.get("approvals", ())) if required is not None else None,
         submitted_at=_stamp(a.get("submitted_at")), submitted_by=a.get("submitted_by"),
-        created_at=timestamp(entry.created_at), created_by=a["created_by"], updated_at=timestamp(entry.updated_at),
+        created_at=timestamp(entry.created_at), created_by=a["audit"][0].by, updated_at=timestamp(entry.updated_at),
         posted_at=_stamp(a.get("posted_at")), posted_by=a.get("posted_by"), void_reason=a.get("void_reason"),
         voided_at=_stamp(a.get("voided_at")), voided_by=a.get("voided_by"),
-        approval_history=[_present(action=h["action"], performed_by=h["by"], performed_at=timestamp(h["at"]),
-                                   comments=h.get("comments")) for h in a.get("history", ())])
+        approval_history=[_present(action=r.action, performed_by=r.by, performed_at=timestamp(r.at),
+                                   comments=r.details.get("comments")) for r in a["audit"] if r.action in HISTORY])
 
 
 def entry_summary(entry: JournalEntry) -> dict[str, Any]:
@@ -129,9 +130,9 @@ def unposted_item(entry: JournalEntry) -> dict[str, Any]:
                     created_at=timestamp(entry.created_at))
 
 
-def audit_out(record: Mapping[str, Any]) -> dict[str, Any]:
-    return {"action": record["action"], "performed_by": record["by"], "performed_at": timestamp(record["at"]),
-            "details": dict(record["details"])}
+def audit_out(record: AuditRecord) -> dict[str, Any]:
+    return {"action": record.action, "performed_by": record.by, "performed_at": timestamp(record.at),
+            "details": dict(record.details)}
 
 
 def account_out(account: Account, balance: Decimal) -> dict[str, Any]:

@@ -352,12 +352,7 @@ class CodatProvider(Provider):
 
     @handles("get-journal-entry")
     def get_journal_entry(self, call: Call) -> Reply:
-        company = self._readable_company(call)
-        with company.lock:
-            entry = company.book.entries.get(call.path["journalEntryId"])
-            if entry is None:
-                raise NotFound(f"No journal entry was found with ID {excerpt(call.path['journalEntryId'])}")
-            return 200, wire.entry_out(entry, company)
+        return self._one(call, "journalEntryId", "journal entry", lambda book: book.entries, wire.entry_out)
 
     # -- accounts -------------------------------------------------------------------------------------------
 
@@ -372,12 +367,17 @@ class CodatProvider(Provider):
 
     @handles("get-account")
     def get_account(self, call: Call) -> Reply:
+        return self._one(call, "accountId", "account", lambda book: book.accounts, wire.account_out)
+
+    def _one(self, call: Call, parameter: str, what: str, records: Callable[[Book], Mapping[str, Any]],
+             out: Callable[[Any, Company], dict]) -> Reply:
+        """One record of a readable company by the id in the path, shown by `out`; Codat's 404 when there is none."""
         company = self._readable_company(call)
         with company.lock:
-            account = company.book.accounts.get(call.path["accountId"])
-            if account is None:
-                raise NotFound(f"No account was found with ID {excerpt(call.path['accountId'])}")
-            return 200, wire.account_out(account, company)
+            found = records(company.book).get(call.path[parameter])
+            if found is None:
+                raise NotFound(f"No {what} was found with ID {excerpt(call.path[parameter])}")
+            return 200, out(found, company)
 
     @handles("get-create-journalEntries-model")
     def get_create_model(self, call: Call) -> Reply:
@@ -496,8 +496,9 @@ class CodatProvider(Provider):
         return timeout
 
     def _push(self, company: Company, connection: Connection, kind: str, timeout: int | None) -> PushOperation:
-        now = self.clock.now()
-        due = None if connection.push_outcome == "NeverComplete" else now + connection.push_delay
+        now, delay = self.clock.now(), connection.push_delay
+        # without a delay `now` itself, not an equal datetime apiece (a push is kept as long as its company)
+        due = None if connection.push_outcome == "NeverComplete" else now + delay if delay else now
         push = PushOperation(self.ids.uuid(), company.id, connection.id, kind, now, due, connection.push_outcome,
                              timeout, seed=self.ids.stream_seed())
         company.add_push(push)

@@ -413,11 +413,13 @@ def conjunction(query: str | None, *, fields: Collection[str], type_name: str) -
 
 
 def sieve(condition: Condition, *, fields: Collection[str], type_name: str, read: Callable[[Any], Any] | None = None,
-          record: Callable[[Any], Mapping] | None = None) -> Callable[[list], list]:
+          record: Callable[[Any], Mapping] | None = None,
+          instant: Callable[[Any], dt.datetime | None] | None = None) -> Callable[[list], list]:
     """One of a query's conditions for a list of items at once: those that meet it, in order. A scan runs this
     on every item it reads, so the usual tests (a date compared, a text searched) run inside one comprehension.
     Items are records, or a store's own records when ``record`` turns one into a record; ``read`` then reads the
-    condition's property straight off it when it can."""
+    condition's property straight off it when it can, and ``instant`` the UTC instant its text shows to the whole
+    second (None for an item whose text must be read), for a date compared without the text."""
     field = _lookup(condition.field, fields, type_name)
     operand = _Operand(condition.text)
     test = _value_test(condition.op, operand)
@@ -432,15 +434,29 @@ def sieve(condition: Condition, *, fields: Collection[str], type_name: str, read
         needle = operand.folded
         return lambda records: [r for r in records if (v := get(r)).__class__ is str and needle in v.casefold()]
     if condition.op in _ORDER_TESTS and operand.instant is not None:
-        compare, instant = _ORDER_OPERATORS[condition.op], operand.instant
+        compare, at = _ORDER_OPERATORS[condition.op], operand.instant
 
         def ordered(records: list) -> list:  # dates as text, the usual case, parsed (cached) and compared inline
             return [r for r in records if (v := get(r)) is not None and (
-                (t := _parse_instant(v)) is not None and compare(t, instant) if v.__class__ is str
+                (t := _parse_instant(v)) is not None and compare(t, at) if v.__class__ is str
                 else v.__class__ not in _CONTAINERS and test(v))]
-        return ordered
+        if instant is None:
+            return ordered
+        read_instant, (by, bound) = instant, _whole_second_test(condition.op, at)
+        return lambda records: [r for r in records
+                                if (by(t, bound) if (t := read_instant(r)) is not None else ordered([r]))]
     return lambda records: [r for r in records if (v := get(r)) is not None and v.__class__ not in _CONTAINERS
                             and test(v)]
+
+
+def _whole_second_test(op: str, at: dt.datetime) -> tuple[Callable[[Any, Any], bool], dt.datetime]:
+    """(compare, bound) such that compare(t, bound) is `t`'s whole second (its text) `op` `at`, for any `t`: no
+    truncating each instant. The whole seconds >= `at` are those from `at` rounded up to a second."""
+    up = at if not at.microsecond else at.replace(microsecond=0) + dt.timedelta(seconds=1)
+    if op in ("GE", "GT"):  # whole > at: whole >= at rounded up, past `at` itself when it is whole
+        return operator.ge, up + dt.timedelta(seconds=1) if op == "GT" and up == at else up
+    # whole <= at: t before at's second ends; whole < at: t before `at` rounded up
+    return operator.lt, (at.replace(microsecond=0) + dt.timedelta(seconds=1)) if op == "LE" else up
 
 
 def order_field(order_by: str | None, *, fields: Collection[str], type_name: str) -> tuple[str, bool] | None:

@@ -16,6 +16,7 @@ from typing import Any, Mapping
 
 from ...clock import Clock, IdGenerator
 from ...ledger import Account, AccountKind, Book, LedgerError, NewLine, Side, Workflow
+from .entries import CHANGED_ON_DELETE
 from .indexes import ENTRY_INDEXES
 
 BASE_CURRENCY = "GBP"
@@ -31,11 +32,6 @@ STATUS_CODES = {"Pending": 202, "Success": 200, "Failed": 400, "TimedOut": 408}
 PULLED_DATA_TYPES = ("chartOfAccounts", "journalEntries")
 # Soft delete: a deleted entry stays readable but no longer counts in balances.
 ENTRY_WORKFLOW = Workflow(transitions={("active", "delete"): "deleted"}, posted=frozenset({"active"}))
-
-
-def stamp(moment: datetime) -> str:
-    """Codat's timestamps: UTC, whole seconds, `Z`."""
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def platform_name(key: str) -> str:
@@ -75,7 +71,6 @@ class Submission:
     """A push body that passed every rule, in ledger terms plus the Codat fields the ledger does not know."""
 
     on: date
-    posted_on: str
     description: str | None
     lines: tuple[NewLine, ...]
     extras: Mapping[str, Any]  # journalRef, recordRef, supplementalData as sent
@@ -201,11 +196,12 @@ class Company:
         self._finish(push, "Success", at)
 
     def _create_entry(self, push: PushOperation, at: datetime) -> Any:
+        """The entry a push makes: its own fields read back from it (entries.py); its attrs keep the rest."""
         submission = push.submission
         assert submission is not None
-        moment = stamp(at)
-        attrs = {**submission.extras, "description": submission.description, "postedOn": submission.posted_on,
-                 "createdOn": moment, "updatedOn": moment, "modifiedDate": moment, "sourceModifiedDate": moment}
+        attrs = dict(submission.extras)
+        if submission.description is None:  # the memo is "" either way
+            attrs["description"] = None
         return self.book.add_entry(on=submission.on, memo=submission.description or "", lines=submission.lines,
                                    status="active", source="push", attrs=attrs, entry_id=push.entry_id)
 
@@ -213,14 +209,12 @@ class Company:
         entry = self.book.entry(push.entry_id or "")
         if entry.status == "deleted":
             raise LedgerError(f"Journal entry {entry.id} is already deleted.")
-        moment = stamp(at)
-        self.book.transition(entry.id, ENTRY_WORKFLOW, "delete",
-                             attrs={**entry.attrs, "updatedOn": moment, "modifiedDate": moment,
-                                    "sourceModifiedDate": moment})
+        self.book.transition(entry.id, ENTRY_WORKFLOW, "delete",  # updated at `at`: the clock is pinned there
+                             attrs={k: v for k, v in entry.attrs.items() if k not in CHANGED_ON_DELETE})
 
     def _finish(self, push: PushOperation, status: str, at: datetime, message: str | None = None) -> None:
         push.status, push.completed, push.error_message = status, at, message
-        push.submission = None  # answered: the entry (or the message) stands for it now
+        push.submission, push.seed = None, 0  # answered: the entry (or the message) stands for it now
         self.pending.pop(push.key, None)
 
 
@@ -267,7 +261,7 @@ class CodatState:
         company_id = company_id or self.ids.uuid()
         created = created or self.clock.now()
         company = Company(company_id, client.id, name, created,
-                          Book(company_id, clock=self.clock, ids=self.ids, currency=currency),
+                          Book(company_id, clock=self.clock, ids=self.ids, currency=currency, line_ids=False),
                           description=description, tags=dict(tags or {}), **extra)
         for index_name, key in ENTRY_INDEXES.items():  # what the journal-entry list reads (indexes.py)
             company.book.add_entry_index(index_name, key)

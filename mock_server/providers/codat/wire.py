@@ -6,14 +6,15 @@ Field names follow Codat's published spec and SDK models (dossier D1); absent op
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Iterator, Mapping
 
 from ...errors import excerpt
 from ...ledger import Account, InvalidAmount, JournalEntry, NewLine, Side, parse_amount
+from .entries import entry_field, posted_on, stamp
 from .state import (PULLED_DATA_TYPES, STATUS_CODES, Company, Connection, PullOperation, PushOperation, Submission,
-                    platform_name, stamp)
+                    platform_name)
 
 VALIDATOR = "JournalEntry"
 ZERO = Decimal("0.00")
@@ -30,7 +31,7 @@ def item(item_id: str | None, message: str, validator: str = VALIDATOR) -> dict[
 def check_push(body: Mapping[str, Any], company: Company) -> tuple[Submission | None, list[dict[str, Any]]]:
     """Apply Codat's push rules to a schema-valid body: the submission, or every broken rule as a validation item."""
     errors: list[dict[str, Any]] = []
-    posted_on = _posted_on(body["postedOn"])
+    day = _posted_on(body["postedOn"])
     currency_ref = (body.get("currencyRef") or {}).get("id")
     if currency_ref is not None and currency_ref.upper() != company.currency:
         errors.append(item("currencyRef.id", f"Pushing data will fail if the business has not enabled or does not "
@@ -40,7 +41,7 @@ def check_push(body: Mapping[str, Any], company: Company) -> tuple[Submission | 
     if rate is not None and Decimal(rate) != 1:
         errors.append(item("currencyRate", "currencyRate is not applicable when multi-currency is not supported: "
                                            "the entry is in the base currency, whose rate is 1."))
-    if posted_on is None:
+    if day is None:
         errors.append(item("postedOn", f"postedOn must be an ISO 8601 date or date-time, not "
                                        f"{excerpt(repr(body['postedOn']))}."))
     lines: list[NewLine] = []
@@ -79,7 +80,7 @@ def check_push(body: Mapping[str, Any], company: Company) -> tuple[Submission | 
     if amounts_ok and total != ZERO:
         errors.append(item("journalLines", f"The netAmount of the journal lines must sum to zero (debits positive, "
                                            f"credits negative); they sum to {total}."))
-    if errors or posted_on is None:
+    if errors or day is None:
         return None, errors
     extras: dict[str, Any] = {}
     if body.get("journalRef") is not None:
@@ -95,19 +96,18 @@ def check_push(body: Mapping[str, Any], company: Company) -> tuple[Submission | 
         extras["currencyRef"] = _ref(body["currencyRef"], ("id", "name"))
     if rate is not None:
         extras["currencyRate"] = Decimal(rate)
-    return Submission(datetime.fromisoformat(posted_on[:10]).date(), posted_on, body.get("description"),
-                      tuple(lines), extras), []
+    return Submission(day, body.get("description"), tuple(lines), extras), []
 
 
-def _posted_on(raw: str) -> str | None:
-    """The accounting date as the client wrote it, at midnight local to the business: Codat returns platform
-    dates without a zone as "times local to the business" (docs.codat.io/docs/datamodel-shared-date), and a
-    journal's posting date is a calendar date, so `2025-03-01T00:30:00+01:00` is 1 March, not 28 February."""
+def _posted_on(raw: str) -> date | None:
+    """The accounting date as the client wrote it, at midnight local to the business (entries.posted_on): Codat
+    returns platform dates without a zone as "times local to the business"
+    (docs.codat.io/docs/datamodel-shared-date), and a journal's posting date is a calendar date, so
+    `2025-03-01T00:30:00+01:00` is 1 March, not 28 February."""
     try:
-        moment = datetime.fromisoformat(raw.strip())
+        return datetime.fromisoformat(raw.strip()).date()
     except ValueError:
         return None
-    return moment.date().isoformat() + "T00:00:00"
 
 
 def drops_time(raw: str) -> bool:
@@ -169,16 +169,16 @@ def _optional(attrs: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def entry_out(entry: JournalEntry, company: Company) -> dict[str, Any]:
-    attrs = entry.attrs
     out: dict[str, Any] = {"id": entry.id}
-    if attrs.get("description") is not None:
-        out["description"] = attrs["description"]
-    out.update(postedOn=attrs["postedOn"], createdOn=attrs["createdOn"], updatedOn=attrs["updatedOn"])
-    out.update(_optional(attrs))
+    description = entry_field(entry, "description")
+    if description is not None:
+        out["description"] = description
+    out.update((name, entry_field(entry, name)) for name in ("postedOn", "createdOn", "updatedOn"))
+    out.update(_optional(entry.attrs))
     out["journalLines"] = [_line_out(line.account_id, line.signed, line.memo, line.attrs, company)
                            for line in entry.lines]
     out["metadata"] = {"isDeleted": entry.status == "deleted"}
-    out.update(modifiedDate=attrs["modifiedDate"], sourceModifiedDate=attrs["sourceModifiedDate"])
+    out.update((name, entry_field(entry, name)) for name in ("modifiedDate", "sourceModifiedDate"))
     return out
 
 
@@ -205,11 +205,11 @@ class EntryRecord(Mapping[str, Any]):
 
     def get(self, name: str, default: Any = None) -> Any:  # the query engine's accessor, without Mapping's detour
         if name in self._PLAIN:
-            return self.entry.attrs[name]
+            return entry_field(self.entry, name)
         if name == "id":
             return self.entry.id
         if name in self._OPTIONAL:  # as entry_out shows them: present when not null
-            value = self.entry.attrs.get(name)
+            value = entry_field(self.entry, name)
             return default if value is None else value
         if name == "metadata":
             return {"isDeleted": self.entry.status == "deleted"}
@@ -232,7 +232,7 @@ def submission_out(submission: Submission, company: Company) -> dict[str, Any]:
     out: dict[str, Any] = {}
     if submission.description is not None:
         out["description"] = submission.description
-    out["postedOn"] = submission.posted_on
+    out["postedOn"] = posted_on(submission.on)
     out.update(_optional(submission.extras))
     out["journalLines"] = [_line_out(line.account_id, line.amount if line.side is Side.DEBIT else -line.amount,
                                      line.memo, line.attrs, company) for line in submission.lines]

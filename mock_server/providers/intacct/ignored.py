@@ -75,7 +75,7 @@ def _lines(company: Company, entry: JournalEntry, items: Sequence[Mapping[str, A
     """Each item where rules._merge_lines puts it: a keyed item on its line, an unkeyed one appended (update) or
     on the line at its position (reclassify)."""
     said: list[str] = []
-    positions = {line.attrs["key"]: n for n, line in enumerate(entry.lines)}
+    positions = {line.id: n for n, line in enumerate(entry.lines)}
     appended = len(entry.lines)
     for index, item in enumerate(items):
         where = f"lines/{index}"
@@ -101,7 +101,7 @@ def _lines(company: Company, entry: JournalEntry, items: Sequence[Mapping[str, A
 
 def _line(company: Company, item: Mapping[str, Any], where: str, *, position: int, posting: str | None, state: str,
           line: Any, entry: JournalEntry | None) -> Iterator[str]:
-    key = line.attrs["key"] if line is not None else None
+    key = line.id if line is not None else None
     if key is None and item.get("key") is not None:
         yield _read_only(f"{where}/key", "a new line's key is assigned by Sage Intacct")
     if item.get("id") is not None and (key is None or str(item["id"]) != str(key)):

@@ -397,7 +397,7 @@ class IntacctProvider(Provider):
             if flags.get(flag) is True:
                 call.warn(f"body field `filterParameters/{flag}` changes nothing: ledger-mock has no private or "
                           f"hierarchy records")
-        book = company.book
+        book, accounts, account_of = company.book, company.book.accounts, attrgetter("account_id")
 
         def state_shown(status: str) -> tuple[str, ...]:  # a pending reversal reads `reversed` from its date on
             return ("reversalPending", "reversed") if status == "reversalPending" else (status,)
@@ -405,15 +405,18 @@ class IntacctProvider(Provider):
         entries = Indexed(
             record=lambda entry: wire.EntryRecord(company, entry, today),
             fields=wire.entry_fields(company, today), by_key=book.entry_index("key"), date_field="postingDate",
-            by_date=book.entry_index("postingDate"), day=attrgetter("date"),
+            by_date=book.entry_index("date"), day=attrgetter("date"),
             kept_by={"state": (book.entry_index("status"), state_shown),
                      "glJournal.id": (book.entry_index("journal"), lambda key: (company.journals[key].id,)),
                      "glJournal.key": (book.entry_index("journal"), lambda key: (key,))})
         objects = {
             "general-ledger/journal-entry": entries,
             "general-ledger/journal-entry-line": LinesOf(
-                entries, lambda entry: wire.query_lines(company, entry, today),
-                date_fields=("entryDate", "journalEntry.postingDate")),
+                entries, parts=attrgetter("lines"), record=wire.line_record(company, today),
+                date_fields=("entryDate", "journalEntry.postingDate"), fields=wire.line_fields(company),
+                kept_by={"glAccount.id": (account_of, accounts.keys, lambda key: (accounts[key].number,)),
+                         "glAccount.key": (account_of, accounts.keys, lambda key: (key,))},
+                order=wire.line_order),
             "general-ledger/account": lambda: [wire.account_out(a) for a in book.accounts.values()],
             "general-ledger/journal": lambda: [wire.journal_out(j) for j in company.journals.values()],
         }

@@ -26,7 +26,11 @@ match must meet (the AND-ed ones) then take their candidates from the store's
 indexes (a date range, a field of few values), the filter runs on those only,
 reading fields straight off the store's items, and a page in an index's order
 (the default, or by the date) is read from that index up to the page's end.
-When the indexes capture every condition they also count the matches.
+When the indexes capture every condition they also count the matches.  An
+object may also come as :class:`LinesOf`, the lines of an indexed object's
+items: only the lines of the items in the AND-ed conditions' date range are
+read, those storing a value that a condition on a kept field refuses are dropped
+before any record is made, and in the default order only the page's are made.
 ``scan=True`` forces the full scan over wire records, which the tests compare
 against.
 
@@ -154,13 +158,27 @@ class Indexed:
 @dataclass(frozen=True)
 class LinesOf:
     """An object whose records are the lines of an indexed object's items (a journal entry's lines):
-    ``lines(item)`` gives an item's line records, in which each of ``date_fields`` holds the item's date. When
+    ``parts(item)`` gives an item's lines as stored, ``record(item, number, part)`` the record of its line
+    ``number`` (from 1), in which each of ``date_fields`` holds the item's date. When
     the AND-ed conditions bound one of those fields, only the lines of the items in that date range (read from
-    ``items.by_date``) are filtered; otherwise every item's lines are."""
+    ``items.by_date``) are filtered; otherwise every item's lines are.
+
+    ``fields`` reads a field (dot path) of a line record as the record would show it, without its mapping's
+    detours. ``kept_by`` maps a field of few distinct values to (``stored(part)``, ``values()``: every value a
+    line may store, ``shown(value)``: the field values a line storing ``value`` shows): an AND-ed condition on it
+    keeps the lines whose stored value shows a match, before their records are made. ``order(part)`` orders
+    lines as their keys do (the default order)."""
 
     items: Indexed
-    lines: Callable[[Any], list[Mapping]]
+    parts: Callable[[Any], Sequence[Any]]
+    record: Callable[[Any, int, Any], Mapping]
     date_fields: tuple[str, ...]
+    fields: Mapping[str, Callable[[Any], Any]]
+    kept_by: Mapping[str, tuple[Callable[[Any], Any], Callable[[], Iterable[Any]], Callable[[Any], tuple]]]
+    order: Callable[[Any], Any]
+
+    def lines(self, item: Any) -> list[Mapping]:
+        return [self.record(item, number, part) for number, part in enumerate(self.parts(item), 1)]
 
 
 # --------------------------------------------------------------------------
@@ -1043,6 +1061,7 @@ def run_query(
 
     source = objects[object_name]
     indexed = source if isinstance(source, Indexed) and not scan else None
+    lines = source if isinstance(source, LinesOf) and not scan else None
     if isinstance(source, Indexed):
         records: Sequence[Mapping] = _AllRecords(source)
     elif isinstance(source, LinesOf):
@@ -1081,17 +1100,33 @@ def run_query(
     for ref, _, target in order_by:
         check(ref, target, purpose="sorted")
 
-    # Compile the filter once: over the store's items when indexed (each field read straight off the item).
+    # Compile the filter once: over the store's items when indexed (each field read straight off the item), over
+    # line records with the readers their source gives.
+    def reader(path: tuple[str, ...]) -> Callable[[Any], Any]:
+        if indexed is not None:
+            return _item_getter(indexed, path, object_name)
+        native = None if lines is None else lines.fields.get(".".join(path))
+        return native or _make_getter(path, object_name)
+
     compiler = _FilterCompiler(as_of, case_sensitive)
-    compiled = [
-        _conjunction([compiler.compile(c.op, _make_getter(ref.path, object_name) if indexed is None
-                                       else _item_getter(indexed, ref.path, object_name), value)
-                      for ref, value, _ in c.parts])
-        for c in conditions
-    ]
+    compiled = [_conjunction([compiler.compile(c.op, reader(ref.path), value) for ref, value, _ in c.parts])
+                for c in conditions]
     predicate = _build_predicate(expression_tree, compiled)
-    if isinstance(source, LinesOf) and not scan:
-        records = _lines_in_range(source, conditions, _conjuncts(expression_tree, len(conditions)), compiler)
+    in_order = False  # whether the matches come in the requested order
+    if lines is not None:
+        conjuncts = _conjuncts(expression_tree, len(conditions))
+        found, met = _lines_in_range(lines, conditions, conjuncts, compiler, object_name,
+                                     in_key_order=aggregate_mode)  # else sorted below, by the key at last
+        if len(conjuncts) == len(conditions):  # every condition AND-ed: those the candidates meet need no test
+            predicate = _all_of([compiled[n] for n in range(len(conditions)) if n not in met])
+        keys = _order_keys(order_by)
+        if not aggregate_mode and (not keys or keys == [(("key",), True)]):  # the key's order, from the lines
+            found.sort(key=lambda line: lines.order(line[2]), reverse=bool(keys))  # keys are unique
+            in_order = True
+            if predicate is None:  # every line found matches: only the page's records are made
+                page = [lines.record(*line) for line in found[start - 1:start - 1 + size]]
+                return QueryResult(rows=_rows(page, fields, object_name), meta=_meta(len(found), start, size))
+        records = [lines.record(*line) for line in found]
     if indexed is None:
         matched = list(records) if predicate is None else [r for r in records if predicate(r)]
     else:
@@ -1127,7 +1162,8 @@ def run_query(
         total = len(rows)
         page = rows[start - 1:start - 1 + size]
     else:
-        _sort_in_place(matched, _record_sort_keys(order_by, object_name), ci)
+        if not in_order:
+            _sort_in_place(matched, _record_sort_keys(order_by, object_name), ci)
         total = len(matched)
         page = _rows(matched[start - 1:start - 1 + size], fields, object_name)
     return QueryResult(rows=page, meta=_meta(total, start, size))
@@ -1221,26 +1257,58 @@ class _AllLines(_AllRecords):
         return len(self._load())
 
 
-def _lines_in_range(source: LinesOf, conditions: list[_Condition], conjuncts: list[int],
-                    compiler: _FilterCompiler) -> list[Mapping]:
-    """The lines of the items whose date the AND-ed conditions on the date fields allow: a superset of the
-    matches (the conditions still run), in the items' key order like every line."""
+def _lines_in_range(source: LinesOf, conditions: list[_Condition], conjuncts: list[int], compiler: _FilterCompiler,
+                    object_name: str, *, in_key_order: bool) -> tuple[list[tuple[Any, int, Any]], frozenset[int]]:
+    """The lines, as (item, number, part), of the items whose date the AND-ed conditions on the date fields
+    allow, and whose stored values those on kept fields allow: a superset of the matches, in the items' key order
+    like every line if `in_key_order`. With them, the conditions every one of them meets by its date or stored
+    value alone."""
     low: dt.date | None = None
     high: dt.date | None = None
+    kept: dict[str, list[Any]] = {}
+    met: set[int] = set()
     for number in conjuncts:
         condition = conditions[number]
+        exact = True
         for ref, value, _ in condition.parts:
-            bounds = _date_bounds(condition.op, value, compiler) if ".".join(ref.path) in source.date_fields \
-                else None
+            name = ".".join(ref.path)
+            bounds = _date_bounds(condition.op, value, compiler) if name in source.date_fields else None
             if bounds is not None:
                 low, high = _narrowed(low, high, bounds)
-    if low is None and high is None:
-        return list(_AllLines(source))
+            elif name in source.kept_by:
+                _, values, shown = source.kept_by[name]
+                accepted, settled = _accepted(compiler, condition.op, ref, value, values(), shown, object_name)
+                kept[name] = [stored for stored in kept.get(name, accepted) if stored in accepted]
+                exact = exact and settled
+            else:
+                exact = False
+        if exact:
+            met.add(number)
     if low is not None and high is not None and low > high:
-        return []
-    by_date = source.items.by_date
-    items = sorted(by_date.records(*by_date.span(_day_key(low), _day_key(high))), key=source.items.by_key.key)
-    return [line for item in items for line in source.lines(item)]
+        return [], frozenset(met)
+    if low is None and high is None:
+        items: Iterable[Any] = source.items.by_key.records()
+    else:
+        by_date = source.items.by_date
+        items = by_date.records(*by_date.span(_day_key(low), _day_key(high)))
+        if in_key_order:
+            items = sorted(items, key=source.items.by_key.key)
+    found = [(item, number, part) for item in items for number, part in enumerate(source.parts(item), 1)]
+    for name, accepted in kept.items():
+        stored, wanted = source.kept_by[name][0], set(accepted)
+        found = [line for line in found if stored(line[2]) in wanted]
+    return found, frozenset(met)
+
+
+def _accepted(compiler: _FilterCompiler, op: str, ref: _FieldRef, value: Any, stored_values: Iterable[Any],
+              shown: Callable[[Any], tuple], object_name: str) -> tuple[list[Any], bool]:
+    """The stored values (in their order) showing a value that meets ``op value``, by the condition's own test;
+    and whether that settles the condition: each stored value shows only values that meet it, or only values
+    that miss it."""
+    test = compiler.compile(op, _make_getter(ref.path, object_name), value)
+    verdicts = {stored: {test(_nested(ref.path, value)) for value in shown(stored)} for stored in stored_values}
+    return [stored for stored, verdict in verdicts.items() if True in verdict], \
+        all(len(verdict) == 1 for verdict in verdicts.values())
 
 
 def _item_getter(indexed: Indexed, path: tuple[str, ...], object_name: str) -> Callable[[Any], Any]:
@@ -1367,13 +1435,10 @@ def _plan(indexed: Indexed, conditions: list[_Condition], conjuncts: list[int], 
             if bounds is not None:
                 low, high = _narrowed(low, high, bounds)
             elif name in indexed.kept_by:
-                # the condition's own test decides which stored values it accepts (from the values they show)
                 index, shown = indexed.kept_by[name]
-                test = compiler.compile(condition.op, _make_getter(ref.path, object_name), value)
-                verdicts = {stored: {test(_nested(ref.path, value)) for value in shown(stored)}
-                            for stored in index.counts()}
-                kept[name] = [stored for stored in kept.get(name, verdicts) if True in verdicts[stored]]
-                if need is not None and all(len(verdict) == 1 for verdict in verdicts.values()):
+                accepted, settled = _accepted(compiler, condition.op, ref, value, index.counts(), shown, object_name)
+                kept[name] = [stored for stored in kept.get(name, accepted) if stored in accepted]
+                if need is not None and settled:
                     need.add(name)
                 else:
                     need = None
@@ -1399,15 +1464,21 @@ def _order_walk(indexed: Indexed, order_by: list[tuple[_FieldRef, bool, str]],
                 plan: _Plan) -> tuple[Any, int, int, bool, int, bool] | None:
     """How to read the rows in the requested order from an index, stopping at the page: (index, lo, hi, reverse,
     keep, dated), where ``dated`` says the range is the plan's dates; None when no index holds that order."""
-    keys = [(ref.path, descending) for ref, descending, _ in order_by]
-    if keys and keys[-1] == (("key",), False):
-        keys.pop()  # the tie-break every order ends with, said aloud
+    keys = _order_keys(order_by)
     if not keys or keys == [(("key",), True)]:
         return indexed.by_key, 0, len(indexed.by_key), bool(keys), 0, False
     if len(keys) == 1 and keys[0][0] == (indexed.date_field,):
         lo, hi = indexed.by_date.span(_day_key(plan.low), _day_key(plan.high))
         return indexed.by_date, lo, hi, keys[0][1], 1, True  # descending: newest day first, each in key order
     return None
+
+
+def _order_keys(order_by: list[tuple[_FieldRef, bool, str]]) -> list[tuple[tuple[str, ...], bool]]:
+    """orderBy as (path, descending), without the key-ascending tie-break every order ends with, said aloud."""
+    keys = [(ref.path, descending) for ref, descending, _ in order_by]
+    if keys and keys[-1] == (("key",), False):
+        keys.pop()
+    return keys
 
 
 def _walk(index: Any, lo: int, hi: int, reverse: bool, keep: int, test: _Predicate | None, first: int,

@@ -105,7 +105,7 @@ def _new_line(company: Company, raw: Mapping[str, Any], target: str) -> NewLine:
     if missing:
         # The spec cannot tell new lines from edits of keyed ones, so this is a rule of the entry, not a 400.
         raise rule("GL-1002", f"Line {target.rsplit('/', 1)[-1]} is a new line and needs {', '.join(missing)}.")
-    line = NewLine(account_id="", side=Side.DEBIT, amount=Decimal("0"), attrs={"key": None})
+    line = NewLine(account_id="", side=Side.DEBIT, amount=Decimal("0"))
     return _apply(company, line, raw, target, LINE_FIELDS)
 
 
@@ -178,7 +178,7 @@ def _refused(field: str, message: str) -> ApiError:
 
 
 def _as_new(line: Line) -> NewLine:
-    return NewLine(line.account_id, line.side, line.amount, line.memo, dict(line.attrs))
+    return NewLine(line.account_id, line.side, line.amount, line.memo, dict(line.attrs), line.id)
 
 
 def _merge_lines(company: Company, entry: JournalEntry, items: Sequence[Mapping[str, Any]], *,
@@ -186,7 +186,7 @@ def _merge_lines(company: Company, entry: JournalEntry, items: Sequence[Mapping[
     """PATCH: a keyed item updates that line, an unkeyed one is appended. Reclassify cannot change an entry's
     shape, so there an unkeyed item updates the entry's line at the same position."""
     lines = [_as_new(line) for line in entry.lines]
-    positions = {line.attrs["key"]: index for index, line in enumerate(lines)}
+    positions = {line.id: index for index, line in enumerate(lines)}
     fields = RECLASSIFY_LINE_FIELDS if reclassify else LINE_FIELDS
     for index, item in enumerate(items):
         target = f"/lines/{index}"
@@ -206,8 +206,7 @@ def _merge_lines(company: Company, entry: JournalEntry, items: Sequence[Mapping[
 
 
 def _with_keys(company: Company, lines: Sequence[NewLine]) -> list[NewLine]:
-    return [line if line.attrs.get("key") else replace(line, attrs={**line.attrs, "key": company.next_line_key()})
-            for line in lines]
+    return [line if line.id else replace(line, id=company.next_line_key()) for line in lines]
 
 
 # -- create ------------------------------------------------------------------------------------------------
@@ -268,7 +267,7 @@ def _add_reversal(company: Company, entry: JournalEntry, on: date, key: str | No
                   line_keys: Sequence[str] = ()) -> JournalEntry:
     keys = list(line_keys) or [company.next_line_key() for _ in entry.lines]
     lines = [NewLine(line.account_id, Side.CREDIT if line.side is Side.DEBIT else Side.DEBIT, line.amount,
-                     line.memo, {**line.attrs, "key": line_key, "reversal": True})
+                     line.memo, {**line.attrs, "reversal": True}, line_key)
              for line, line_key in zip(entry.lines, keys)]
     journal_key = entry.attrs["journal"]
     attrs = {**entry.attrs, "txnNumber": company.next_txn_number(journal_key), "automaticReversalDate": None,
@@ -433,7 +432,7 @@ def seed_entries(company: Company, entries: Iterable[Mapping[str, Any]]) -> None
         journal = company.journal_by_id(raw["journal"])
         lines = [NewLine(company.account_by_id(str(line["account"])).id, Side(line["txnType"]),
                          Decimal(str(line["txnAmount"])), line.get("description"),
-                         {"key": str(line["key"]), "dimensions": _dimensions(line.get("dimensions"))})
+                         {"dimensions": _dimensions(line.get("dimensions"))}, str(line["key"]))
                  for line in raw["lines"]]
         state = raw["state"]
         entry = company.book.add_entry(

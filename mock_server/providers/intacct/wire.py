@@ -163,8 +163,8 @@ def _line_dimensions(company: Company, entry: JournalEntry, line: Line, number: 
 
 # A line's wire fields, each computed on its own (as _ENTRY_FIELDS): (company, entry, line, number, entry state).
 _LINE_FIELDS: dict[str, Callable[[Company, JournalEntry, Line, int, str], Any]] = {
-    "key": lambda c, e, l, n, s: l.attrs["key"],
-    "id": lambda c, e, l, n, s: l.attrs["key"],
+    "key": lambda c, e, l, n, s: l.id,
+    "id": lambda c, e, l, n, s: l.id,
     "journalEntry": lambda c, e, l, n, s: ref(ENTRY_PATH, e.id),
     "lineNumber": lambda c, e, l, n, s: n,
     "txnType": lambda c, e, l, n, s: l.side.value,
@@ -182,7 +182,7 @@ _LINE_FIELDS: dict[str, Callable[[Company, JournalEntry, Line, int, str], Any]] 
     "allocation": lambda c, e, l, n, s: optional_ref(REF_PATHS["allocation"], l.attrs.get("allocation")),
     "taxEntries": lambda c, e, l, n, s: [tax_entry_out(t) for t in l.attrs.get("taxEntries") or ()],
     "state": lambda c, e, l, n, s: "reversal" if l.attrs.get("reversal") else s,
-    "href": lambda c, e, l, n, s: f"{LINE_PATH}/{l.attrs['key']}",
+    "href": lambda c, e, l, n, s: f"{LINE_PATH}/{l.id}",
 }
 
 
@@ -226,9 +226,35 @@ class LineRecord(Mapping[str, Any]):
         return len(_LINE_FIELDS)
 
 
-def query_lines(company: Company, entry: JournalEntry, today: date) -> list[LineRecord]:
-    state = entry_state(entry, today)
-    return [LineRecord(company, entry, line, number, state) for number, line in enumerate(entry.lines, 1)]
+def line_fields(company: Company) -> dict[str, Callable[[LineRecord], Any]]:
+    """The query service's field readers for lines (as entry_fields): each field of a LineRecord read off it
+    directly, and the dot paths a filter names most."""
+    readers: dict[str, Callable[[LineRecord], Any]] = {
+        name: (lambda record, field=field: field(record.company, record.entry, record.line, record.number,
+                                                 record.state))
+        for name, field in _LINE_FIELDS.items() if name != "journalEntry"}  # a record's journalEntry shows more
+    accounts = company.book.accounts
+    return {**readers, "key": _line_key, "id": _line_key, "entryDate": _line_day, "journalEntry.postingDate": _line_day,
+            "journalEntry.key": lambda record: record.entry.id, "journalEntry.state": attrgetter("state"),
+            "glAccount.id": lambda record: accounts[record.line.account_id].number,
+            "glAccount.key": lambda record: record.line.account_id}
+
+
+def _line_key(record: LineRecord) -> str:
+    return record.line.id
+
+
+def line_order(line: Line) -> int:
+    return int(line.id)  # keys are numbers, and order as numbers
+
+
+def _line_day(record: LineRecord) -> str:
+    return record.entry.date.isoformat()
+
+
+def line_record(company: Company, today: date) -> Callable[[JournalEntry, int, Line], LineRecord]:
+    """The query service's line records: line `number` (from 1) of an entry, as LineRecord."""
+    return lambda entry, number, line: LineRecord(company, entry, line, number, entry_state(entry, today))
 
 
 def account_out(account: Account) -> dict[str, Any]:
