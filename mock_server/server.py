@@ -123,7 +123,7 @@ class _Bridge:
         if scope.proto != "http":
             return
         environ = self._environ(scope)
-        if "CONTENT_LENGTH" in environ or "HTTP_TRANSFER_ENCODING" in environ:
+        if environ.get("CONTENT_LENGTH", "0") != "0" or "HTTP_TRANSFER_ENCODING" in environ:
             body = await self._body(scope, environ, protocol)
             if body is None:
                 return
@@ -157,6 +157,9 @@ class _Bridge:
         started = self.loop.time()
         try:
             async with asyncio.timeout_at(started + self.timeout + (length or 0) / MIB) as deadline:
+                if length is not None:  # within the limit: read whole, in one wait (each wait is a thread hop)
+                    whole = await protocol()
+                    return whole if len(whole) == length else None  # cut short: never run a partial body
                 async for chunk in protocol:
                     size += len(chunk)
                     if size > limit:
