@@ -141,8 +141,7 @@ class Operation:
         # large to list its problems is judged once they are dropped.
         ignored = {(path, name) for path, name in found}
         broken = not self._body_validator.is_valid(body) and (
-            count_nodes(body, budget=ALL_PROBLEMS_UP_TO) > ALL_PROBLEMS_UP_TO
-            or any(not _only_ignored(e, ignored) for e in self._body_validator.iter_errors(body)))
+            not _listable(body) or any(not _only_ignored(e, ignored) for e in self._body_validator.iter_errors(body)))
         dropped: list[str] = []
         for path, name in found:
             holder = _at(body, path)
@@ -162,7 +161,7 @@ class Operation:
             validator = self.response_validators.get("default")
         if validator is None:
             return f"status {status} is not documented for {self.id}"
-        error = next(validator.iter_errors(body), None)
+        error = _first_error(validator, body)
         return None if error is None else _describe(error, "response")
 
 
@@ -383,17 +382,26 @@ def _undeclared(schemas: list[Any], value: Any, resolve: Callable[[Any], Any], p
 
 
 def _errors(validator: _Validator, instance: Any) -> list[Any]:
-    """Up to MAX_PROBLEMS ways `instance` breaks the schema; past ALL_PROBLEMS_UP_TO nodes, the first alone (from
-    `validate`, which stops there, unlike `iter_errors`)."""
+    """Up to MAX_PROBLEMS ways `instance` breaks the schema; past ALL_PROBLEMS_UP_TO nodes, the first alone."""
     if validator.is_valid(instance):
         return []
-    if count_nodes(instance, budget=ALL_PROBLEMS_UP_TO) <= ALL_PROBLEMS_UP_TO:
+    if _listable(instance):
         return list(islice(validator.iter_errors(instance), MAX_PROBLEMS))
+    return [error] if (error := _first_error(validator, instance)) is not None else []
+
+
+def _listable(instance: Any) -> bool:
+    """Whether every problem of `instance` may be looked for: `iter_errors` builds them all before the first."""
+    return count_nodes(instance, budget=ALL_PROBLEMS_UP_TO) <= ALL_PROBLEMS_UP_TO
+
+
+def _first_error(validator: _Validator, instance: Any) -> Any:
+    """The first way `instance` breaks the schema, or None: `validate` stops there, unlike `iter_errors`."""
     try:
         validator.validate(instance)
     except jsonschema_rs.ValidationError as error:
-        return [error]
-    return []
+        return error
+    return None
 
 
 def _only_ignored(error: Any, ignored: set[tuple[tuple[Any, ...], str]]) -> bool:
