@@ -57,10 +57,16 @@ INSTANTS: dict[str, Callable[[JournalEntry], datetime | None]] = {
 }
 
 
+def _field(name: str) -> Callable[[JournalEntry], Any]:
+    derive = DERIVED[name]
+    return lambda entry: entry.attrs[name] if name in entry.attrs else derive(entry)
+
+
+# A reader of each field DERIVED gives: what the entry keeps (a fixture's), else what its own values give.
+FIELDS: dict[str, Callable[[JournalEntry], Any]] = {name: _field(name) for name in DERIVED}
+
+
 def entry_field(entry: JournalEntry, name: str) -> Any:
     """The entry's Codat field `name` (one of the entry's own, or one a push may keep, such as `journalRef`)."""
-    attrs = entry.attrs
-    if name in attrs:
-        return attrs[name]
-    derive = DERIVED.get(name)
-    return None if derive is None else derive(entry)
+    read = FIELDS.get(name)
+    return read(entry) if read is not None else entry.attrs.get(name)

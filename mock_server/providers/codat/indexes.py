@@ -19,7 +19,7 @@ from operator import attrgetter
 from typing import Any
 
 from ...ledger import Book, JournalEntry
-from .entries import DERIVED, INSTANTS, entry_field
+from .entries import FIELDS, INSTANTS, entry_field
 from .query import Condition, instant_of, sieve, sort_records
 
 
@@ -44,13 +44,7 @@ def by_journal(entry: JournalEntry) -> tuple | None:
 
 ENTRY_INDEXES = {"postedOn": by_posted_on, "deleted": by_deleted, "journal": by_journal}
 # Properties a scan reads straight off an entry, as wire.entry_out shows them
-def _reader(name: str) -> Callable[[JournalEntry], Any]:
-    derive = DERIVED[name]
-    return lambda entry: entry.attrs[name] if name in entry.attrs else derive(entry)
-
-
-READERS: dict[str, Callable[[JournalEntry], Any]] = {**{name: _reader(name) for name in DERIVED},
-                                                     "id": attrgetter("id")}
+READERS: dict[str, Callable[[JournalEntry], Any]] = {**FIELDS, "id": attrgetter("id")}
 _BOUNDED = ("EQ", "GT", "GE", "LT", "LE")
 _ONE_DAY = timedelta(days=1)
 _BOOK_ORDER = attrgetter("date", "seq")
