@@ -21,6 +21,7 @@ import orjson
 
 _SECRET_WORDS = ("authorization", "signature", "secret", "token", "password", "apikey", "api-key", "api_key",
                  "cookie", "credential")
+_SECRET_BYTES = tuple(word.encode() for word in _SECRET_WORDS)
 _ANY_SECRET_WORD = "|".join(map(re.escape, _SECRET_WORDS))
 SECRET = re.compile(_ANY_SECRET_WORD, re.IGNORECASE)  # a name whose value is never shown or kept
 # `name: value` / `name=value` / `"name": "value"` in text that is not JSON or a form: the value goes.
@@ -136,8 +137,8 @@ def may_name_a_secret(raw: bytes) -> bool:
     that could spell one. Checked in C, so the parsed body is walked (milliseconds for a bulk body) only then."""
     if b"\\" in raw or b"%" in raw:
         return True
-    lowered = raw.lower()
-    return any(word.encode() in lowered for word in _SECRET_WORDS)
+    # Each word looked for in C (a regex of them all is twice as slow on a bulk body).
+    return any(map(raw.lower().__contains__, _SECRET_BYTES))
 
 
 def _shown_as_json(document: Any) -> bool:

@@ -77,14 +77,11 @@ class Operation:
     changes: bool = False  # it may change state: every method but GET, HEAD, OPTIONS, or `x-ledger-mock-changes`
     greedy: str | None = None  # a last path parameter whose value may hold slashes (`x-ledger-mock-greedy`)
     body_names: frozenset[str] = frozenset()  # every property name the request body schema declares, at any depth
+    security_schemes: frozenset[str] = frozenset()  # the names `security` uses, in any of its requirements
 
     @property
     def has_body(self) -> bool:
         return bool(self.body_media_types)
-
-    @property
-    def security_schemes(self) -> frozenset[str]:
-        return frozenset(name for requirement in self.security for name in requirement)
 
     def undeclared_query(self, query: Mapping[str, list[str]]) -> list[str]:
         """The query parameters this operation does not declare (what a provider then does is its own policy)."""
@@ -112,8 +109,9 @@ class Operation:
                 raw = [headers[param.name]] if param.name in headers else []
             if raw:
                 found[param.location][param.name] = param.read(raw)
-        if self._params_validator is not None:
-            errors = list(islice(self._params_validator.iter_errors(found), MAX_PROBLEMS))
+        validator = self._params_validator
+        if validator is not None and not validator.is_valid(found):  # is_valid first: far cheaper than iter_errors
+            errors = list(islice(validator.iter_errors(found), MAX_PROBLEMS))
             if errors:
                 raise _refusal(errors, "parameter")
         for param in self.parameters:  # validated: now hand dates to handlers as dates
@@ -130,7 +128,7 @@ class Operation:
         if self._body_validator is None:
             return []
         found = [] if undeclared == "schema" else \
-            list(dict.fromkeys(_undeclared([self.body_schema], body, self._resolve, (), self._places)))
+            list(dict.fromkeys(_undeclared([self.body_schema], body, self._resolve, (), self._places, [])))
         if undeclared != "drop" or not found:
             errors = _errors(self._body_validator, body)
             if errors or found:
@@ -205,6 +203,7 @@ class Spec:
             id=raw["operationId"], method=method.upper(), path=path,
             security=raw.get("security", self.document.get("security", [])), parameters=parameters)
         operation.query_names = frozenset(p.name for p in parameters if p.location == "query")
+        operation.security_schemes = frozenset(name for requirement in operation.security for name in requirement)
         operation.header_names = tuple(p.name.lower() for p in parameters if p.location == "header")
         operation.changes = method not in ("get", "head", "options") or bool(raw.get("x-ledger-mock-changes"))
         operation.greedy = next((p["name"] for p in merged.values() if p.get("x-ledger-mock-greedy")), None)
@@ -293,10 +292,13 @@ def _type_of(schema: Mapping[str, Any]) -> str | None:
     return kind
 
 
+_INTEGER = re.compile(r"-?\d{1,18}")
+
+
 def _coerce(raw: str, schema: Mapping[str, Any]) -> Any:
     """Best-effort conversion; a value that does not convert stays a string and fails validation by name."""
     kind = _type_of(schema)
-    if kind == "integer" and re.fullmatch(r"-?\d{1,18}", raw):
+    if kind == "integer" and _INTEGER.fullmatch(raw):
         return int(raw)
     if kind == "number":
         try:
@@ -360,12 +362,14 @@ def _place(schemas: list[Any], resolve: Callable[[Any], Any], cache: dict[tuple[
 
 
 def _undeclared(schemas: list[Any], value: Any, resolve: Callable[[Any], Any], path: tuple[Any, ...],
-                cache: dict[tuple[int, ...], _Place]) -> Iterator[tuple[tuple[Any, ...], str]]:
-    """(where, name) of each field of `value` that none of the schemas applying to its place declares. A place is
-    open only when a schema says so (`additionalProperties: true` or a schema) or describes no fields at all
-    (`{type: object}`); in an anyOf/oneOf a field any branch declares counts as declared."""
+                cache: dict[tuple[int, ...], _Place], found: list[tuple[tuple[Any, ...], str]]
+                ) -> list[tuple[tuple[Any, ...], str]]:
+    """`found` with (where, name) of each field of `value` that none of the schemas applying to its place declares
+    added. A place is open only when a schema says so (`additionalProperties: true` or a schema) or describes no
+    fields at all (`{type: object}`); in an anyOf/oneOf a field any branch declares counts as declared. A list and
+    a call, not a generator, and no call for a scalar (it has no fields): this runs on every body."""
     if not isinstance(value, (dict, list)):
-        return
+        return found
     place = _place(schemas, resolve, cache)
     if isinstance(value, dict):
         for name, item in value.items():
@@ -373,12 +377,14 @@ def _undeclared(schemas: list[Any], value: Any, resolve: Callable[[Any], Any], p
             if place.patterns:
                 children = [*children, *(child for pattern, child in place.patterns if pattern.search(name))]
             if not children and not place.open:
-                yield path, name
-            elif children or place.extra:
-                yield from _undeclared(children or place.extra, item, resolve, (*path, name), cache)
+                found.append((path, name))
+            elif (children or place.extra) and isinstance(item, (dict, list)):
+                _undeclared(children or place.extra, item, resolve, (*path, name), cache, found)
     elif place.items:
         for n, item in enumerate(value):
-            yield from _undeclared(place.items, item, resolve, (*path, n), cache)
+            if isinstance(item, (dict, list)):
+                _undeclared(place.items, item, resolve, (*path, n), cache, found)
+    return found
 
 
 def _errors(validator: _Validator, instance: Any) -> list[Any]:

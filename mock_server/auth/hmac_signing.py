@@ -116,8 +116,8 @@ def candidate_paths(paths: str | Iterable[str]) -> list[str]:
     """The distinct signed paths of `paths` (one URL path, or several forms of it, most likely first)."""
     found: list[str] = []
     for path in [paths] if isinstance(paths, str) else paths:
-        if signed_path(path) not in found:
-            found.append(signed_path(path))
+        if (signed := signed_path(path)) not in found:
+            found.append(signed)
     return found
 
 
@@ -134,8 +134,9 @@ def verify(secret: str, method: str, paths: str | Iterable[str], timestamp: str,
     key, signed_paths = secret.encode(), candidate_paths(paths)
     for digest in acceptable_body_hashes(method, body):  # outermost: a body is re-serialised once, not per path
         for base_path in signed_paths:
-            expected = hmac.new(key, string_to_sign(method, base_path, timestamp, digest).encode(),
-                                hashlib.sha256).hexdigest().encode()
+            # hmac.digest: one call into OpenSSL, without an HMAC object's Python-level setup.
+            expected = hmac.digest(key, string_to_sign(method, base_path, timestamp, digest).encode(),
+                                   "sha256").hex().encode()
             if hmac.compare_digest(expected, given):
                 return True
     return False

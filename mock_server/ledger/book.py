@@ -179,7 +179,7 @@ class Book:
             self.check_period(on, override=allow_closed_period)
             (self.check_draft_lines if draft else self.check_lines)(lines)
             now = self.clock.now()
-            entry = JournalEntry(
+            entry = JournalEntry._loaded(  # every field given: see model._pickled_by_constructor
                 id=entry_id or self.ids.uuid(), date=on, memo=memo, lines=self._materialise(lines),
                 created_at=now, updated_at=now, seq=next(self._seq), reference=reference, status=status,
                 posted=posted, draft=draft, source=source, editable=editable, attrs=attrs_of(attrs))
@@ -291,9 +291,10 @@ class Book:
         # Shared rather than copied per line: the account's own id string, and one Decimal per distinct amount
         # (a balanced two-line entry has one). A 100k-entry book is 30 MB smaller for it.
         amounts: dict[Decimal, Decimal] = {}
-        return tuple(Line(id=line.id or self._line_id(),
-                          account_id=self.accounts[line.account_id].id, side=line.side,
-                          amount=amounts.setdefault(amount, amount), memo=line.memo, attrs=attrs_of(line.attrs))
+        return tuple(Line._loaded(id=line.id or self._line_id(),
+                                  account_id=self.accounts[line.account_id].id, side=line.side,
+                                  amount=amounts.setdefault(amount, amount), memo=line.memo,
+                                  attrs=attrs_of(line.attrs))
                      for line in lines for amount in [parse_amount(line.amount)])
 
     def _store_entry(self, entry: JournalEntry) -> None:
@@ -320,7 +321,7 @@ class Book:
         with self.lock:
             self._check_transaction_accounts(account_id, category_account_id)
             now = self.clock.now()
-            transaction = Transaction(
+            transaction = Transaction._loaded(
                 id=transaction_id or self.ids.uuid(), account_id=account_id, amount=parse_amount(amount),
                 flow=flow, date=on, created_at=now, updated_at=now, seq=next(self._seq),
                 category_account_id=category_account_id, description=description, attrs=attrs_of(attrs))

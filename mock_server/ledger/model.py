@@ -46,13 +46,16 @@ class _NoAttrs(dict):
 
 
 NO_ATTRS: Mapping[str, Any] = _NoAttrs()
+_NO_AMOUNT = Decimal("0.00")  # what sums start from (a Decimal is immutable: one will do)
 
 
 def _pickled_by_constructor(cls: type) -> type:
     """Pickled as its field values, and brought back by `cls._loaded`: a mutable twin of the same slots whose
     instances become `cls` as soon as they are made. A frozen dataclass's own __init__ sets each field through
     object.__setattr__ (3.2 us for an entry, against 0.8), and dataclasses' __setstate__ also looks up the fields
-    for every object: either was most of the time a checkpoint (checkpoint.py) takes to load."""
+    for every object: either was most of the time a checkpoint (checkpoint.py) takes to load. The book makes its
+    new records through `cls._loaded` too, for the same reason (a create makes four); it takes every field, no
+    defaults."""
     names = tuple(f.name for f in fields(cls))
 
     def __post_init__(self: Any) -> None:
@@ -167,11 +170,11 @@ class JournalEntry:
 
     @property
     def total_debit(self) -> Decimal:
-        return sum((line.amount for line in self.lines if line.side is Side.DEBIT), Decimal("0.00"))
+        return sum((line.amount for line in self.lines if line.side is Side.DEBIT), _NO_AMOUNT)
 
     @property
     def total_credit(self) -> Decimal:
-        return sum((line.amount for line in self.lines if line.side is Side.CREDIT), Decimal("0.00"))
+        return sum((line.amount for line in self.lines if line.side is Side.CREDIT), _NO_AMOUNT)
 
 
 @_pickled_by_constructor

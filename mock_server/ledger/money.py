@@ -16,9 +16,11 @@ def parse_amount(value: object, *, field: str = "amount", positive: bool = True)
     Accepts Decimal or int (JSON numbers are parsed as Decimal) and numeric strings; floats are refused
     because by the time a float exists the exact amount has already been lost.
     """
-    if isinstance(value, bool) or isinstance(value, float):
+    if type(value) is Decimal:  # as parsed from JSON, and every check of an amount after the first: no copy
+        amount = value
+    elif isinstance(value, bool) or isinstance(value, float):
         raise InvalidAmount(f"`{field}` must be a decimal amount.")
-    if isinstance(value, str):
+    elif isinstance(value, str):
         try:
             amount = Decimal(value.strip())
         except InvalidOperation:
@@ -31,12 +33,13 @@ def parse_amount(value: object, *, field: str = "amount", positive: bool = True)
         raise InvalidAmount(f"`{field}` must be a decimal amount.")
     if abs(amount) >= LIMIT:  # first: quantizing a huge value overflows the decimal context
         raise InvalidAmount(f"`{field}` must be less than 10^13.")
-    if amount != amount.quantize(CENT, rounding="ROUND_DOWN"):
+    in_cents = amount.same_quantum(CENT)
+    if not in_cents and amount != amount.quantize(CENT, rounding="ROUND_DOWN"):
         raise InvalidAmount(f"`{field}` must have at most 2 decimal places.")
     if positive and amount <= 0:
         raise InvalidAmount(f"`{field}` must be greater than 0.")
     # The very Decimal given when it is already in cents: a transaction made from an entry's line shares its amount.
-    return amount if amount.same_quantum(CENT) else amount.quantize(CENT)
+    return amount if in_cents else amount.quantize(CENT)
 
 
 def format_amount(amount: Decimal) -> str:

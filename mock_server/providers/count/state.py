@@ -162,9 +162,12 @@ def transaction_attrs(fields: Mapping[str, Any], currency: str, flags: Mapping[s
     attrs = {"currency": fields.get("currency") or currency, "notes": fields.get("notes"),
              "authorizedDate": fields.get("authorizedDate"), "vendorUuid": fields.get("vendorUuid"),
              "customerUuid": fields.get("customerUuid"), "projectUuid": fields.get("projectUuid"),
-             "tagUuids": tuple(fields.get("tagUuids") or ()), "taxes": tuple(fields.get("taxes") or ()),
-             **{flag: bool(flags.get(flag)) for flag in ("reviewed", "excluded", "pending", "split", "reconciled")}}
-    return {name: value for name, value in attrs.items() if value is not None and value is not False and value != ()}
+             "tagUuids": tuple(fields.get("tagUuids") or ()), "taxes": tuple(fields.get("taxes") or ())}
+    kept = {name: value for name, value in attrs.items() if value is not None and value is not False and value != ()}
+    if flags:  # a journal row (every bank line of an entry) has none
+        kept.update((flag, True) for flag in ("reviewed", "excluded", "pending", "split", "reconciled")
+                    if flags.get(flag))
+    return kept
 
 
 __all__ = ["Client", "CountState", "Flow", "Workspace", "make_account", "sync_journal_transactions",

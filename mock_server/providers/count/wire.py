@@ -133,8 +133,12 @@ def entry_attrs(fields: Mapping[str, Any]) -> dict[str, Any] | None:
 
 @lru_cache(maxsize=8192)
 def timestamp(moment: datetime) -> str:
-    # Cached: a list page formats two per entry, strftime costs 3-4 us here, and pages are read again and again.
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    # Cached: a list page formats two per entry, and pages are read again and again. isoformat, not strftime
+    # (half the cost of a miss, which every create pays): the same text for a four-digit year, which strftime
+    # alone writes unpadded below 1000.
+    if moment.year < 1000:
+        return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    return moment.isoformat(timespec="milliseconds")[:23] + "Z"
 
 
 def day(value: date | None) -> str | None:
