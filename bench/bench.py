@@ -28,6 +28,7 @@ process groups it started.
 from __future__ import annotations
 
 import argparse
+import compileall
 import http.client
 import json
 import os
@@ -260,6 +261,10 @@ class Side:
 
 def compare(args: argparse.Namespace, workdir: Path) -> list[str]:
     prism = ensure_tools(need_prism=True)
+    # Start as an installed package starts: with its bytecode compiled (`make install` does it). An edit since
+    # leaves it stale, and where PYTHONDONTWRITEBYTECODE is set (this machine) Python compiles the edited modules
+    # again at every start, 80 ms of each start measured.
+    compileall.compile_dir(ROOT / "mock_server", quiet=1)
     count = Count()
     spec = ROOT / "openapi" / "count.yaml"
 

@@ -23,6 +23,7 @@ import orjson
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 from werkzeug.http import HTTP_STATUS_CODES
 from werkzeug.wrappers import Request
+from werkzeug.wsgi import get_content_length
 
 from . import admin, faults, fidelity, persistence
 from .bodies import read_json, read_yaml
@@ -96,8 +97,10 @@ def http_error(mock: Mock, path: str, status: int, allowed: Any = None) -> "Answ
     """A refusal before any operation ran (no route, wrong method, body too large or too slow), in the envelope
     of the provider whose mount `path` falls under."""
     headers = {"Allow": ", ".join(sorted(allowed))} if allowed else {}
-    message = {404: "Route not found.", 405: "Method not allowed.", 408: "The request body did not arrive in time.",
-               413: "The request body is too large."}.get(status, HTTP_STATUS_CODES.get(status, "Error") + ".")
+    message = {400: "The request body did not arrive as its headers declare it.", 404: "Route not found.",
+               405: "Method not allowed.", 408: "The request body did not arrive in time.",
+               413: "The request body is too large.", 503: "The server is stopping."
+               }.get(status, HTTP_STATUS_CODES.get(status, "Error") + ".")
     error = ApiError(status, _HTTP_CODES.get(status, "error"), message, headers=headers)
     return _error_response(_renderer(mock, path), error, mock.runtime.request_ids.uuid(), None, path)
 
@@ -132,6 +135,7 @@ def pipeline(mock: Mock, name: str, current: Callable[[], Provider], operation: 
     kept_headers = {name: _environ_key(name) for name in (
         *persistence.KEPT_HEADERS, *(h for h in operation.header_names if not SECRET.search(h)))}
     clock, ids = mock.runtime.clock, mock.runtime.ids
+    prefix = mock.prefix_of(name)  # mounts are fixed when the mock is made
     # What the real provider does with input it does not know: refuse it, or ignore it (and the mock warns).
     ledger = None if name == admin.NAME else fidelity.load(name)
     ignores_query, ignores_body = (ledger is not None and ledger.unknown_query == "ignore",
@@ -140,8 +144,10 @@ def pipeline(mock: Mock, name: str, current: Callable[[], Provider], operation: 
 
     def run(request: Request, path_args: dict[str, str]) -> Answer:
         # Read only what the request says it sends (RFC 9112 section 6.3): asking the server for the body of a
-        # GET is a round trip to its I/O thread, 7% of a list request.
-        has_body = request.content_length or "Transfer-Encoding" in request.headers
+        # GET is a round trip to its I/O thread, 7% of a list request. (request.content_length, read the way it
+        # is but without building werkzeug's view of the headers for it.)
+        environ = request.environ
+        has_body = get_content_length(environ) or "HTTP_TRANSFER_ENCODING" in environ
         raw_body = request.get_data() if has_body else b""
         replay = REPLAY.get()
         at, seed, who = replay or (clock.now(), ids.next_seed(), None)
@@ -179,7 +185,7 @@ def pipeline(mock: Mock, name: str, current: Callable[[], Provider], operation: 
                                if k in operation.query_names])
         environ = request.environ
         headers = {header: value for header, key in kept_headers.items() if (value := environ.get(key)) is not None}
-        return persistence.record(request.method, request.path[len(mock.prefix_of(name)):], query, headers,
+        return persistence.record(request.method, request.path[len(prefix):], query, headers,
                                   _kept_body(raw_body, call), at.isoformat(), seed, provider=name,
                                   operation=operation.id, tenant=_tenant_of(call), who=current().who(call))
 
@@ -223,8 +229,8 @@ def pipeline(mock: Mock, name: str, current: Callable[[], Provider], operation: 
             else:
                 provider.authenticate(call)
             if name != admin.NAME and not replaying:
-                mock.faults.apply(name, operation.id, _tenant_of(call), request.headers.get(faults.HEADER))
-            query = request.args.to_dict(flat=False)
+                mock.faults.apply(name, operation.id, _tenant_of(call), request.environ.get(_FAULT_KEY))
+            query = _query(request)
             undeclared = operation.undeclared_query(query)
             if undeclared and not ignores_query:
                 operation.refuse_undeclared_query(undeclared)
@@ -249,11 +255,12 @@ def pipeline(mock: Mock, name: str, current: Callable[[], Provider], operation: 
             response = _json_response(status, payload, headers, operation)
         if call.warnings:
             response.headers.extend(("X-Ledger-Mock-Warning", _header_safe(w)) for w in _shown(call.warnings))
+        tenant = _tenant_of(call)
         if counted is not None:
-            mock.coverage.record(counted, name, _tenant_of(call), operation.id, response.status_code, call.query,
-                                 call.body, response.body)
+            mock.coverage.record(counted, name, tenant, operation.id, response.status_code, call.query, call.body,
+                                 response.body)
         if not replaying:
-            _account(mock, name, operation, request, call, response, started)
+            _account(mock, name, operation, request, call, response, started, tenant)
         return response
 
     return run
@@ -262,6 +269,18 @@ def pipeline(mock: Mock, name: str, current: Callable[[], Provider], operation: 
 def _environ_key(header: str) -> str:
     key = header.upper().replace("-", "_")
     return key if key in ("CONTENT_TYPE", "CONTENT_LENGTH") else "HTTP_" + key
+
+
+_FAULT_KEY = _environ_key(faults.HEADER)
+
+
+def _query(request: Request) -> dict[str, list[str]]:
+    """`request.args.to_dict(flat=False)`, parsed the way werkzeug parses it (invalid bytes stay percent-encoded),
+    without building the MultiDict only to copy it out again."""
+    query: dict[str, list[str]] = {}
+    for key, value in parse_qsl(request.query_string.decode(), keep_blank_values=True, errors="werkzeug.url_quote"):
+        query.setdefault(key, []).append(value)
+    return query
 
 
 def _undeclared_secrets_out(value: Any, declared: frozenset[str]) -> tuple[Any, bool]:
@@ -290,10 +309,9 @@ def _tenant_of(call: Call) -> str | None:
 
 
 def _account(mock: Mock, name: str, operation: Operation, request: Request, call: Call, response: Answer,
-             started: float) -> None:
+             started: float, tenant: str | None) -> None:
     """One structured log line per request, and the journal entry a failing CI job fetches."""
     elapsed_ms = round((time.perf_counter() - started) * 1000, 2)
-    tenant = _tenant_of(call)
     if access.isEnabledFor(logging.INFO):
         access.info(orjson.dumps({"method": request.method, "path": request.path, "provider": name,
                                   "operation": operation.id, "tenant": tenant, "status": response.status_code,
@@ -305,7 +323,7 @@ def _account(mock: Mock, name: str, operation: Operation, request: Request, call
         "operation": operation.id, "tenant": tenant, "method": request.method, "path": request.path,
         "query": request.query_string.decode("utf-8", "replace"), "status": response.status_code,
         "duration_ms": elapsed_ms, **({"warnings": call.warnings} if call.warnings else {})},
-        Exchange.of_request(request.environ, call.raw_body, request.content_type),
+        Exchange.of_request(request.environ, call.raw_body, request.environ.get("CONTENT_TYPE")),
         Exchange.of(response.headers, response.body, Answer.content_type))
 
 
