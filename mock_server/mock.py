@@ -225,7 +225,7 @@ class Mock:
             names = [name] if name else list(self.providers)
             remaining = [r for r in self.writes.records if _belongs(r) not in names]
             with self._all_or_nothing():
-                gc.unfreeze()  # what this drops may have been frozen by the server (server._freeze_survivors)
+                gc.unfreeze()  # what this drops may have been frozen by the server (server.freeze_survivors)
                 if name is None:
                     self.runtime.ids.reseed(self.seed)
                 for each in names:

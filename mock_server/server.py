@@ -52,7 +52,7 @@ def serve(config: Config, host: str, port: int, threads: int, ready: Callable[[A
     logging.logThreads = logging.logProcesses = logging.logMultiprocessing = False
     check_port(host, port)
     app = create_app(config)  # before listening: a state file that cannot be replayed stops the start
-    gc.callbacks.append(_freeze_survivors)
+    gc.callbacks.append(freeze_survivors)
     bridge = _Bridge(app, app.extensions["ledger_mock"], lambda path, status: http_error(
         app.extensions["ledger_mock"], path, status), threads)
     server = in_process_granian(host, port, config.log_level, stopping=lambda: bridge.refuse_reads(503))
@@ -345,7 +345,7 @@ class _GranianAtDebug(logging.Filter):
         return True
 
 
-def _freeze_survivors(phase: str, info: dict) -> None:
+def freeze_survivors(phase: str, info: dict) -> None:
     """After each full collection, put what survived out of the collector's sight (gc.freeze).
 
     The ledger is large, long-lived and free of cycles; scanning all of it again made every full collection a

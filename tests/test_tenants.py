@@ -303,7 +303,7 @@ def test_a_reset_tenant_is_as_created_and_the_others_keep_their_changes(app, adm
 
 
 def test_a_tenant_reset_frees_its_old_books_without_a_collection(app, admin, name):
-    """The server keeps its long-lived state out of the collector's sight (server._freeze_survivors), so what a
+    """The server keeps its long-lived state out of the collector's sight (server.freeze_survivors), so what a
     reset drops must be freed by reference counting alone: a tenant's state holds no reference cycles."""
     session = Session(app, name, create(admin, name))
     session.write("to-be-dropped")
