@@ -50,12 +50,15 @@ def main() -> None:
               help="Tenants POST /_mock/tenants may make (DELETE /_mock/tenants/{tenant} frees them)")
 @click.option("--body-timeout", default=30.0, show_default=True, type=click.FloatRange(0.1, 3600),
               help="Seconds a request body may take to arrive (plus one per MiB), then 408")
+@click.option("--stop-timeout", default=10.0, show_default=True, type=click.FloatRange(0.1, 3600),
+              help="Seconds a stop (SIGTERM, Ctrl-C) waits for open connections to finish before exiting anyway")
 def serve(host: str, port: int, fixtures: Path | None, providers: str | None, root_provider: str | None, seed: int,
           freeze_time: datetime | None, no_rate_limit: bool, no_coverage: bool, strict: bool, threads: int, log_level: str,
           admin_token: str | None, state_file: Path | None, checkpoint_every: int, max_tenants: int,
-          body_timeout: float) -> None:
+          body_timeout: float, stop_timeout: float) -> None:
     """Serve the mock (all providers under /<provider>, or one at its root)."""
     import secrets
+    import threading
 
     from .persistence import StateFileError
     from .server import PortInUse, exit_after_serving, serve as run
@@ -80,8 +83,19 @@ def serve(host: str, port: int, fixtures: Path | None, providers: str | None, ro
         _banner(mock, base, admin_token if generated else None)
         _record_serve(base, root_provider, config.fixtures)
 
+    def stopping() -> None:  # a client that never reads (an HTTP/2 one ignoring the shutdown) would hold it forever
+        timer = threading.Timer(stop_timeout, give_up)
+        timer.daemon = True
+        timer.start()
+
+    def give_up() -> None:  # every acknowledged change is already durable: nothing is lost by leaving now
+        click.echo(f"ledger-mock: connections still open {stop_timeout:g} s into the stop; exiting anyway",
+                   err=True)
+        _forget_serve()
+        exit_after_serving(0)
+
     try:
-        run(config, host, port, threads, ready)
+        run(config, host, port, threads, ready, stopping)
     except (StateFileError, PortInUse, ValueError) as exc:  # here, where the message reaches whoever starts it
         raise click.ClickException(str(exc)) from None
     finally:

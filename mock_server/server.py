@@ -40,8 +40,10 @@ class PortInUse(RuntimeError):
     pass
 
 
-def serve(config: Config, host: str, port: int, threads: int, ready: Callable[[Any], None] | None = None) -> None:
-    """Serve until stopped; `ready` gets the mock (mock.Mock) once it is built, just before granian listens."""
+def serve(config: Config, host: str, port: int, threads: int, ready: Callable[[Any], None] | None = None,
+          stopping: Callable[[], None] = lambda: None) -> None:
+    """Serve until stopped; `ready` gets the mock (mock.Mock) once it is built, just before granian listens, and
+    `stopping` is called when a stop begins (granian then waits for every open connection to finish)."""
     from .app import create_app
     from .pipeline import http_error
 
@@ -55,7 +57,8 @@ def serve(config: Config, host: str, port: int, threads: int, ready: Callable[[A
     gc.callbacks.append(freeze_survivors)
     bridge = _Bridge(app, app.extensions["ledger_mock"], lambda path, status: http_error(
         app.extensions["ledger_mock"], path, status), threads)
-    server = in_process_granian(host, port, config.log_level, stopping=lambda: bridge.refuse_reads(503))
+    server = in_process_granian(host, port, config.log_level,
+                                stopping=lambda: (bridge.refuse_reads(503), stopping()))
     if ready is not None:
         ready(app.extensions["ledger_mock"])
     server.serve(spawn_target=bridge.worker, target_loader=lambda _target: bridge)

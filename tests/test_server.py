@@ -193,6 +193,20 @@ def test_a_body_still_arriving_does_not_hold_up_stopping():
         stalled.close()
 
 
+def test_a_client_that_stops_reading_holds_a_stop_no_longer_than_the_stop_timeout():
+    """Once: an HTTP/2 client that answered a request, then kept its connection and read nothing more, held SIGTERM
+    for good (granian's graceful stop waits for the acknowledgement of the PING that follows its GOAWAY)."""
+    with Served("--providers", "codat", "--stop-timeout", "1") as server:
+        idle = Http2(server)
+        assert json.loads(idle.request("GET", "/_mock/clock", [], []))
+        started = time.monotonic()
+        os.killpg(server.process.pid, signal.SIGTERM)
+        assert server.process.wait(timeout=15) == 0
+        assert 0.9 < time.monotonic() - started < 5
+        assert "still open 1 s into the stop" in server.printed()
+        idle.close()
+
+
 def test_a_second_server_on_a_taken_port_refuses_to_start(served):
     """Once: it started, and the kernel split requests between two servers with different states."""
     second = subprocess.run([sys.executable, "-m", "mock_server.cli", "serve", "--port", str(served.port)],
