@@ -385,17 +385,21 @@ def coverage_cost(args: argparse.Namespace) -> list[str]:
     # As `serve` runs them: full collections do not scan the books again. Without it, a collection scanning both
     # apps' books landed in whichever round ran then, and the ratio moved by a third from one run to the next.
     gc.callbacks.append(freeze_survivors)
-    for number in range(rounds):
-        for name, (method, path, payload) in requests.items():
-            for on, client in sorted(clients.items(), reverse=number % 2 == 1):  # each goes first every other round
-                headers = count.headers(method, path, payload)  # fresh for each round: valid for +-300 s
-                started = time.thread_time()  # CPU time: this thread's, not the neighbours' on a shared machine
-                for _ in range(per_round):
-                    response = client.open(path, method=method, data=payload, headers=headers,
-                                           content_type="application/json")
-                    assert response.status_code < 300, response.get_data()[:300]
-                timings.setdefault((name, on), []).append((time.thread_time() - started) / per_round * 1e6)
-    gc.callbacks.remove(freeze_survivors)
+    try:
+        for number in range(rounds):
+            for name, (method, path, payload) in requests.items():
+                # Each side goes first every other round; time is this thread's CPU, not the neighbours' on a
+                # shared machine.
+                for on, client in sorted(clients.items(), reverse=number % 2 == 1):
+                    headers = count.headers(method, path, payload)  # fresh for each round: valid for +-300 s
+                    started = time.thread_time()
+                    for _ in range(per_round):
+                        response = client.open(path, method=method, data=payload, headers=headers,
+                                               content_type="application/json")
+                        assert response.status_code < 300, response.get_data()[:300]
+                    timings.setdefault((name, on), []).append((time.thread_time() - started) / per_round * 1e6)
+    finally:
+        gc.callbacks.remove(freeze_survivors)
     lines = [f"## Client coverage counting: {rounds} alternating rounds of {per_round} requests in one process "
              "(median us of CPU per request)", "", "| request | coverage on | off | on / off | target | met |",
              "|---|---|---|---|---|---|"]

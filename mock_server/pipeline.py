@@ -16,6 +16,7 @@ import time
 from contextlib import nullcontext
 from datetime import datetime
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any, Callable, Mapping
 from urllib.parse import parse_qsl, urlencode
 
@@ -132,7 +133,7 @@ def pipeline(mock: Mock, name: str, current: Callable[[], Provider], operation: 
     world = (name, operation.id) in WORLD
     changes = operation.changes
     recorded = changes and not world and (name, operation.id) not in UNRECORDED
-    kept_headers = {name: _environ_key(name) for name in (
+    kept_headers = {name: environ_key(name) for name in (
         *persistence.KEPT_HEADERS, *(h for h in operation.header_names if not SECRET.search(h)))}
     clock, ids = mock.runtime.clock, mock.runtime.ids
     prefix = mock.prefix_of(name)  # mounts are fixed when the mock is made
@@ -266,12 +267,14 @@ def pipeline(mock: Mock, name: str, current: Callable[[], Provider], operation: 
     return run
 
 
-def _environ_key(header: str) -> str:
+@lru_cache(maxsize=256)  # clients send the same few names on every request; a flood of new ones only churns it
+def environ_key(header: str) -> str:
+    """Where WSGI keeps a header (PEP 3333): `X-Client-Id` under HTTP_X_CLIENT_ID, Content-Type without HTTP_."""
     key = header.upper().replace("-", "_")
     return key if key in ("CONTENT_TYPE", "CONTENT_LENGTH") else "HTTP_" + key
 
 
-_FAULT_KEY = _environ_key(faults.HEADER)
+_FAULT_KEY = environ_key(faults.HEADER)
 
 
 def _query(request: Request) -> dict[str, list[str]]:

@@ -32,6 +32,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable, NoReturn
 
 from .config import Config
+from .pipeline import environ_key, http_error
 
 MIB = 1 << 20
 
@@ -45,7 +46,6 @@ def serve(config: Config, host: str, port: int, threads: int, ready: Callable[[A
     """Serve until stopped; `ready` gets the mock (mock.Mock) once it is built, just before granian listens, and
     `stopping` is called when a stop begins (granian then waits for every open connection to finish)."""
     from .app import create_app
-    from .pipeline import http_error
 
     logging.basicConfig(level=config.log_level.upper(), format="%(message)s")
     # The log line is the message alone: skip collecting what it never shows (the logging HOWTO's
@@ -57,8 +57,12 @@ def serve(config: Config, host: str, port: int, threads: int, ready: Callable[[A
     gc.callbacks.append(freeze_survivors)
     bridge = _Bridge(app, app.extensions["ledger_mock"], lambda path, status: http_error(
         app.extensions["ledger_mock"], path, status), threads)
-    server = in_process_granian(host, port, config.log_level,
-                                stopping=lambda: (bridge.refuse_reads(503), stopping()))
+
+    def stop() -> None:
+        bridge.refuse_reads(503)
+        stopping()
+
+    server = in_process_granian(host, port, config.log_level, stopping=stop)
     if ready is not None:
         ready(app.extensions["ledger_mock"])
     server.serve(spawn_target=bridge.worker, target_loader=lambda _target: bridge)
@@ -218,14 +222,11 @@ class _Bridge:
         headers = scope.headers
         readable = headers.items()
         for name, value in readable:
-            key = name.upper().replace("-", "_")
-            if key not in ("CONTENT_TYPE", "CONTENT_LENGTH"):
-                key = "HTTP_" + key
+            key = environ_key(name)
             environ[key] = f"{environ[key]},{value}" if key in environ else value
         if len(readable) < len(headers):  # granian hands over no value holding bytes beyond visible ASCII...
             for name in set(headers.keys()) - {name for name, _ in readable}:
-                key = name.upper().replace("-", "_")  # ...so the app sees one it will refuse, not none at all
-                environ[key if key in ("CONTENT_TYPE", "CONTENT_LENGTH") else "HTTP_" + key] = "\x80"
+                environ[environ_key(name)] = "\x80"  # ...so the app sees one it will refuse, not none at all
         return environ
 
     def _run(self, environ: dict[str, Any]) -> tuple[int, list[tuple[str, str]], bytes]:
