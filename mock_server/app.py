@@ -22,15 +22,7 @@ def create_app(config: Config | None = None) -> Flask:
     config = config or Config()
     app = Flask("ledger_mock")
     app.config["MAX_CONTENT_LENGTH"] = config.max_body_bytes
-    selected = config.providers or tuple(providers.names())
-    unknown = {name for name in selected if not providers.is_provider(name)} | (
-        {config.root_provider} - set(selected) if config.root_provider else set())
-    if unknown:
-        raise ValueError(f"unknown provider(s): {', '.join(sorted(unknown))}; "
-                         f"available: {', '.join(providers.names())}")
-    mock = Mock(config, tuple(selected), load_fixtures(config.fixtures, (*selected, admin.NAME)))
-    mock.admin = admin.Admin(mock)
-    app.extensions["ledger_mock"] = mock
+    mock = app.extensions["ledger_mock"] = create_mock(config)
 
     routes, pipelines, limits = Routes(), {}, {}
 
@@ -60,6 +52,21 @@ def create_app(config: Config | None = None) -> Flask:
     mock.pending = []
     mock.checkpoint_if_due()  # a long replay now is a long restart next time
     return app
+
+
+def create_mock(config: Config) -> Mock:
+    """The books and the admin API without an app: building an app compiles its routes with `ast.parse`, which
+    CPython 3.11 cannot run on two threads at once (SystemError "AST constructor recursion depth mismatch",
+    gh-106905), and clients ask for credentials (`cli.provider_credentials`) from threads of their own."""
+    selected = config.providers or tuple(providers.names())
+    unknown = {name for name in selected if not providers.is_provider(name)} | (
+        {config.root_provider} - set(selected) if config.root_provider else set())
+    if unknown:
+        raise ValueError(f"unknown provider(s): {', '.join(sorted(unknown))}; "
+                         f"available: {', '.join(providers.names())}")
+    mock = Mock(config, tuple(selected), load_fixtures(config.fixtures, (*selected, admin.NAME)))
+    mock.admin = admin.Admin(mock)
+    return mock
 
 
 def _missed_prefix(mock: Mock, routes: Routes, path: str, method: str) -> Answer:

@@ -244,11 +244,10 @@ def find_server(base_url: str | None) -> tuple[str, str, dict | None]:
 
 
 def provider_credentials(provider: str, base_url: str, root: bool = False, fixtures: Path | None = None) -> dict:
-    from .app import create_app
+    from .app import create_mock
 
-    app = create_app(Config(providers=(provider,), fixtures=fixtures))
-    instance = app.extensions["ledger_mock"].providers[provider]
-    return instance.credentials(base_url.rstrip("/") + ("" if root else f"/{provider}"))
+    mock = create_mock(Config(providers=(provider,), fixtures=fixtures))
+    return mock.providers[provider].credentials(base_url.rstrip("/") + ("" if root else f"/{provider}"))
 
 
 def render_credentials(creds: dict, fmt: str) -> str:

@@ -4,10 +4,14 @@ specs served with this server's URL."""
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import subprocess
 import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
 from html import escape
 from urllib.parse import quote
 
@@ -16,7 +20,7 @@ import requests
 import yaml
 
 from mock_server import providers
-from mock_server.cli import find_server, serve_record
+from mock_server.cli import find_server, provider_credentials, serve_record
 from tests.served import Served
 
 ALL = providers.names()
@@ -93,6 +97,33 @@ def test_credentials_finds_the_running_server(served):
     assert f"credentials for the server at {base} (the `ledger-mock serve` running as pid" in result.stderr
     over_http = requests.get(base + "/_mock/credentials", params={"provider": "count"}, timeout=5).json()
     assert over_http == json.loads(result.stdout)
+
+
+def test_credentials_can_be_asked_from_many_threads_at_once(served, monkeypatch):
+    """CI once failed with SystemError "AST constructor recursion depth mismatch": client threads asked for
+    credentials at once, each built a Flask app, and CPython 3.11 cannot run `ast.parse` (werkzeug compiles routes
+    with it) on two threads at once (gh-106905). The spy turns that rare race into a certain failure."""
+    base = served[0]
+    inside, real_parse = [], ast.parse
+
+    def parse_alone(*args, **kwargs):
+        inside.append(threading.get_ident())
+        try:
+            time.sleep(0.005)
+            assert len(inside) == 1, "ast.parse ran on two threads at once"
+            return real_parse(*args, **kwargs)
+        finally:
+            inside.remove(threading.get_ident())
+
+    expected = {provider: provider_credentials(provider, base) for provider in ALL}  # imports done (pytest
+    # rewrites a module's asserts with ast.parse as it first imports it)
+    monkeypatch.setattr(ast, "parse", parse_alone)
+    asked = [provider for provider in ALL for _ in range(4)]
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(lambda provider: provider_credentials(provider, base), asked))
+    assert answers == [expected[provider] for provider in asked]
+    for provider, answer in expected.items():
+        assert answer == requests.get(base + "/_mock/credentials", params={"provider": provider}, timeout=5).json()
 
 
 @pytest.mark.parametrize("fmt", ["yaml", "json"])
