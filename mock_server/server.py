@@ -54,9 +54,9 @@ def serve(config: Config, host: str, port: int, threads: int, ready: Callable[[A
     logging.logThreads = logging.logProcesses = logging.logMultiprocessing = False
     check_port(host, port)
     app = create_app(config)  # before listening: a state file that cannot be replayed stops the start
+    mock = app.extensions["ledger_mock"]
     gc.callbacks.append(freeze_survivors)
-    bridge = _Bridge(app, app.extensions["ledger_mock"], lambda path, status: http_error(
-        app.extensions["ledger_mock"], path, status), threads)
+    bridge = _Bridge(app, mock, lambda path, status: http_error(mock, path, status), threads)
 
     def stop() -> None:
         bridge.refuse_reads(503)
@@ -64,7 +64,7 @@ def serve(config: Config, host: str, port: int, threads: int, ready: Callable[[A
 
     server = in_process_granian(host, port, config.log_level, stopping=stop)
     if ready is not None:
-        ready(app.extensions["ledger_mock"])
+        ready(mock)
     server.serve(spawn_target=bridge.worker, target_loader=lambda _target: bridge)
 
 
