@@ -228,7 +228,11 @@ def credentials(provider: str, fmt: str, base_url: str | None, root: bool, fixtu
         if fixtures is None and record.get("fixtures") and Path(record["fixtures"]).exists():
             fixtures = Path(record["fixtures"])
     click.echo(f"credentials for the server at {base_url} ({source})", err=True)
-    click.echo(render_credentials(provider_credentials(provider, base_url, root, fixtures), fmt))
+    try:
+        found = provider_credentials(provider, base_url, root, fixtures)
+    except (LookupError, ValueError) as exc:  # an unknown provider, fixtures that cannot be read or lack them
+        raise click.ClickException(str(exc)) from None
+    click.echo(render_credentials(found, fmt))
 
 
 def find_server(base_url: str | None) -> tuple[str, str, dict | None]:

@@ -34,7 +34,10 @@ def _defaults_of(name: str) -> Path:
 def _merged(files: list[Path]) -> dict[str, Any]:
     merged: dict[str, Any] = {}
     for path in files:
-        document = read_yaml(path) or {}
+        try:
+            document = read_yaml(path) or {}
+        except Exception as exc:  # PyYAML's errors (imported only when parsing: start-up) or the file's
+            raise ValueError(f"{path}: cannot be read as YAML: {exc}") from None
         if not isinstance(document, dict):
             raise ValueError(f"{path}: a fixtures file maps provider names to their seed data")
         try:

@@ -99,6 +99,26 @@ def test_credentials_finds_the_running_server(served):
     assert over_http == json.loads(result.stdout)
 
 
+def test_credentials_and_serve_say_what_is_wrong_without_a_traceback(tmp_path):
+    """Once a traceback each: an unknown provider, a fixtures file that is not YAML, fixtures that define no
+    credentials for the provider asked about."""
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("count: [1, 2\n")
+    cases = [(["credentials", "--provider", "nope"], "Error: unknown provider(s): nope; available: "),
+             (["credentials", "--provider", "count", "--fixtures", str(broken)],
+              f"Error: {broken}: cannot be read as YAML: "),
+             (["serve", "--port", "0", "--fixtures", str(broken)], f"Error: {broken}: cannot be read as YAML: ")]
+    for name in ALL:
+        empty = tmp_path / f"{name}.yaml"
+        empty.write_text(f"{name}: {{}}\n")
+        cases.append((["credentials", "--provider", name, "--fixtures", str(empty)],
+                      f"Error: The {name} fixtures define no "))
+    for args, said in cases:
+        result = subprocess.run([sys.executable, "-m", "mock_server.cli", *args], capture_output=True, text=True,
+                                timeout=120, env={**os.environ, "LEDGER_MOCK_URL": "http://127.0.0.1:9"})
+        assert result.returncode == 1 and said in result.stderr and "Traceback" not in result.stderr, (args, result)
+
+
 def test_credentials_can_be_asked_from_many_threads_at_once(served, monkeypatch):
     """CI once failed with SystemError "AST constructor recursion depth mismatch": client threads asked for
     credentials at once, each built a Flask app, and CPython 3.11 cannot run `ast.parse` (werkzeug compiles routes

@@ -4,16 +4,19 @@ work with the provider's own auth, whose books nobody else sees, and which `GET 
 from __future__ import annotations
 
 import base64
+import copy
 import gc
 import threading
 import weakref
 from urllib.parse import urlsplit
 
 import pytest
+import yaml
 
-from mock_server import providers
+from mock_server import data_dir, providers
 from tests.conftest import provider
 from tests.count.conftest import CountClient, entry_body as count_entry
+from tests.snapshot import differences, state_of
 
 NAMES = providers.names()
 
@@ -215,6 +218,58 @@ def test_concurrent_creation_gives_distinct_working_tenants(app, name):
 def test_unknown_provider_is_404(make_app):
     admin = make_app(providers=("count",)).test_client()
     assert admin.post("/_mock/tenants", json={"provider": "nope"}).status_code == 404
+
+
+def _lacking(name, what):
+    """Fixtures for `name` with no usable credentials: the defaults with every token expired or key revoked (or
+    none), or an empty section."""
+    if what == "an empty section":
+        return {name: {}}
+    section = copy.deepcopy(yaml.safe_load((data_dir("fixtures") / f"{name}.yaml").read_text())[name])
+    if name == "aden":
+        section["tokens"] = [{**t, "expires_at": "2025-01-31T00:00:00Z"} for t in section["tokens"]]
+    elif name == "codat":
+        for client in section["clients"]:
+            client["apiKeys"] = [{**k, "revoked": True} for k in client["apiKeys"]]
+    else:
+        section["tokens"] = []
+    return {name: section}
+
+
+# Whether POST /_mock/tenants still has a tenant to seed the new one like: COUNT and Codat start from empty books.
+SEEDABLE = {("count", "an empty section"), ("codat", "an empty section"), ("count", "no usable credentials"),
+            ("codat", "no usable credentials"), ("aden", "no usable credentials")}
+
+
+@pytest.mark.parametrize("loaded", ["at start", "through POST /_mock/fixtures"])
+@pytest.mark.parametrize("what", ["no usable credentials", "an empty section"])
+def test_fixtures_that_lack_credentials_get_a_409_and_nothing_changes(make_app, tmp_path, name, what, loaded):
+    """Once a 500 (an IndexError): credentials, or a new tenant, asked of a server whose fixtures define none."""
+    fixtures = _lacking(name, what)
+    if loaded == "at start":
+        path = tmp_path / "fixtures.yaml"
+        path.write_text(yaml.safe_dump(fixtures))
+        app = make_app(providers=(name,), fixtures=path)
+    else:
+        app = make_app(providers=(name,))
+        loaded = app.test_client().post("/_mock/fixtures", data=yaml.safe_dump(fixtures),
+                                        content_type="application/yaml")
+        assert loaded.status_code == 200, loaded.get_json()
+    admin = app.test_client()
+    refused = admin.get("/_mock/credentials", query_string={"provider": name})
+    assert refused.status_code == 409, refused.get_json()
+    assert refused.get_json()["error"] == "conflict"
+    assert f"The {name} fixtures define no" in refused.get_json()["message"]
+    assert admin.get("/_mock/credentials").get_json() == {}  # every provider's: those that have some
+    before = state_of(app)
+    created = admin.post("/_mock/tenants", json={"provider": name, "name": "fresh"})
+    if (name, what) in SEEDABLE:
+        assert created.status_code == 201, created.get_json()
+        assert Session(app, name, created.get_json()).read_status() == 200
+    else:
+        assert created.status_code == 409, created.get_json()
+        assert f"The {name} fixtures" in created.get_json()["message"]
+        assert not differences(before, state_of(app)), "a refused tenant left something behind"
 
 
 # -- per provider: the credentials work the way that provider's clients use them ---------------------------------

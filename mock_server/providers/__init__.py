@@ -87,6 +87,11 @@ def handles(operation_id: str) -> Callable[[Callable], Callable]:
     return mark
 
 
+class FixturesLack(LookupError):
+    """The fixtures define nothing to do this from (no token to give as credentials, no tenant to seed a new one
+    like): the admin API answers 409 with the message, the command line prints it."""
+
+
 class Provider:
     name: ClassVar[str]
     spec_file: ClassVar[str]  # file name under openapi/
@@ -129,7 +134,8 @@ class Provider:
         return ApiError(400, error.code, error.message)
 
     def credentials(self, base_url: str) -> dict[str, Any]:
-        """Ready-to-use credentials of the default fixtures, for scripts and people."""
+        """Ready-to-use credentials of the default fixtures, for scripts and people; FixturesLack when they
+        define none usable."""
         raise NotImplementedError
 
     def tenants(self) -> list[Tenant]:
@@ -139,7 +145,8 @@ class Provider:
     def create_tenant(self, base_url: str, name: str | None = None) -> dict[str, Any]:
         """A fresh tenant, isolated from every other, seeded like the fixtures' first one (its chart of accounts
         and reference data), with new credentials for it in the shape `credentials()` returns, plus `tenant`
-        (the id the journal and the inspector use for it)."""
+        (the id the journal and the inspector use for it). FixturesLack, before anything changes, when the
+        fixtures define nothing to seed it like."""
         raise NotImplementedError
 
     def swap_tenant(self, tenant: str, other: Provider) -> None:

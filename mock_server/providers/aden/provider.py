@@ -15,7 +15,7 @@ from ...ledger import (Account, Duplicate, InvalidAmount, InvalidEntry, InvalidT
                        NotFound, PeriodClosed, Unbalanced, UnknownReference)
 from ...ledger.periods import (DateOutsidePeriod, HardClosed, Period, PeriodNotClosed, PeriodNotFound, PeriodOverlap,
                                SubledgerLocked)
-from .. import Call, Provider, Reply, Runtime, Tenant, handles
+from .. import Call, FixturesLack, Provider, Reply, Runtime, Tenant, handles
 from ..marshal import load
 from . import journal, records, wire
 from .journal import error
@@ -141,8 +141,11 @@ class AdenProvider(Provider):
 
     def credentials(self, base_url: str) -> dict[str, Any]:
         now = self.clock.now()
-        return self._credentials(base_url, [t for t in self.state.fixture_tokens
-                                            if t.expires_at is None or t.expires_at > now])
+        usable = [t for t in self.state.fixture_tokens if t.expires_at is None or t.expires_at > now]
+        if not usable:
+            raise FixturesLack("The aden fixtures define no token that has not expired; POST /_mock/tenants makes "
+                               "an organisation with never-expiring ones.")
+        return self._credentials(base_url, usable)
 
     def _credentials(self, base_url: str, usable: Sequence[Any]) -> dict[str, Any]:
         first = usable[0]

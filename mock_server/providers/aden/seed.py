@@ -14,6 +14,7 @@ from datetime import date, datetime
 from typing import Any, Callable, Mapping
 
 from ...clock import IdGenerator
+from .. import FixturesLack
 from ..marshal import load
 from . import journal, records, wire
 from .state import AdenState, Entity, Token, User
@@ -58,6 +59,9 @@ def new_organisation(state: AdenState, fixtures: Mapping[str, Any], ids: IdGener
     periods, approval rules and entries) under a new id, and a new never-expiring token for every user in
     every entity. Its first entity, the tenant's, is called `name`."""
     template = (fixtures.get("organisations") or [{}])[0]
+    if not template.get("users") or not template.get("entities"):
+        raise FixturesLack("The aden fixtures' first organisation has no users or no entities to seed a new one "
+                           "like.")
     with state.lock:
         org_id = f"org_{ids.token(6)}"
         while org_id in state.organisations:

@@ -11,7 +11,7 @@ from urllib.parse import quote, unquote, urlencode
 from ...errors import ApiError, excerpt
 from ...faults import InjectedFault
 from ...ledger import Book, LedgerError
-from .. import Call, Provider, Reply, Runtime, Tenant, handles
+from .. import Call, FixturesLack, Provider, Reply, Runtime, Tenant, handles
 from . import indexes, wire
 from .query import MAX_QUERY_LENGTH, QueryError, compile_query, conjunction, order_field, sort_records
 from .state import PULLED_DATA_TYPES, ApiKey, Client, CodatState, Company, Connection, PullOperation, PushOperation
@@ -139,7 +139,8 @@ class CodatProvider(Provider):
         for api_key, client in self.state.keys.values():
             if not api_key.revoked:
                 return self._credentials(base_url, api_key, client)
-        raise LookupError("the codat fixtures define no usable API key")
+        raise FixturesLack("The codat fixtures define no API key that is not revoked; POST /_mock/tenants makes "
+                           "a client with a key of its own.")
 
     def _credentials(self, base_url: str, api_key: ApiKey, client: Client) -> dict[str, Any]:
         with client.lock:

@@ -10,7 +10,7 @@ from ...auth import hmac_signing
 from ...auth.oauth import TokenExpired, TokenInvalid
 from ...errors import ApiError
 from ...ledger import LedgerError, NotFound
-from .. import Call, Provider, Runtime, Tenant
+from .. import Call, FixturesLack, Provider, Runtime, Tenant
 from .accounts import AccountHandlers
 from .directory import DirectoryHandlers
 from .journal import JournalEntryHandlers
@@ -135,6 +135,9 @@ class CountProvider(OAuthHandlers, JournalEntryHandlers, TransactionHandlers, Ac
         return ApiError(404 if isinstance(error, NotFound) else 400, error.code, error.message)
 
     def credentials(self, base_url: str) -> dict[str, Any]:
+        if not self.state.fixture_tokens:
+            raise FixturesLack("The count fixtures define no token; POST /_mock/tenants makes a workspace with "
+                               "credentials of its own.")
         return self._credentials(base_url, self.state.fixture_tokens[0])
 
     def _credentials(self, base_url: str, pair: Any) -> dict[str, Any]:

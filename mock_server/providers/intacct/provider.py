@@ -13,7 +13,7 @@ from ...errors import ApiError, Problem, excerpt
 from ...idempotency import KeyInFlight, KeyReused, fingerprint
 from ...ledger import (InvalidAmount, InvalidEntry, InvalidTransition, JournalEntry, LedgerError, NotFound,
                        Unbalanced, UnknownReference)
-from .. import Call, Provider, Reply, Runtime, Tenant, handles
+from .. import Call, FixturesLack, Provider, Reply, Runtime, Tenant, handles
 from . import ignored, rules, wire
 from .query import Indexed, LinesOf, QueryError, run_query
 from .state import Client, IntacctState, parse_username, to_date
@@ -175,7 +175,7 @@ class IntacctProvider(Provider):
         return ApiError(422, codes.get(type(error), "GL-1006"), error.message)
 
     def credentials(self, base_url: str) -> dict[str, Any]:
-        return self._credentials(base_url, self.state.fixture_tokens[0])
+        return self._credentials(base_url, self._first_token())
 
     def _credentials(self, base_url: str, pair: Any) -> dict[str, Any]:
         client = self.state.clients[pair.client_id]
@@ -183,6 +183,12 @@ class IntacctProvider(Provider):
         return {"provider": self.name, "base_url": api, "token_url": api + TOKEN_PATH, "client_id": client.id,
                 "client_secret": client.secret, "username": f"{pair.claims['user']}@{pair.tenant_id}",
                 "company_id": pair.tenant_id, "access_token": pair.access_token, "refresh_token": pair.refresh_token}
+
+    def _first_token(self) -> Any:
+        if not self.state.fixture_tokens:  # credentials show it; new companies are seeded like its company
+            raise FixturesLack("The intacct fixtures define no token: credentials show the first, and new "
+                               "companies are seeded like its company, for its user.")
+        return self.state.fixture_tokens[0]
 
     def tenants(self) -> list[Tenant]:
         return [Tenant(c.id, c.name or c.id, c.book) for c in self.state.existing_companies()]
@@ -196,7 +202,7 @@ class IntacctProvider(Provider):
     def create_tenant(self, base_url: str, name: str | None = None) -> dict[str, Any]:
         """A new company seeded like the first fixture token's (chart, journals, settings and entries), a client
         of its own that reaches only it, and a token pair for its admin user."""
-        template = self.state.fixture_tokens[0]
+        template = self._first_token()
         company, client = self.state.new_company(name, template.tenant_id)
         pair = self.state.tokens.issue(client.id, company.id, user=template.claims["user"], entity=None)
         return {**self._credentials(base_url, pair), "tenant": company.id}
