@@ -144,7 +144,7 @@ class AdenProvider(Provider):
         usable = [t for t in self.state.fixture_tokens if t.expires_at is None or t.expires_at > now]
         if not usable:
             raise FixturesLack("The aden fixtures define no token that has not expired; POST /_mock/tenants makes "
-                               "an organisation with never-expiring ones.")
+                               "an organisation with never-expiring ones, seeded like the fixtures' first.")
         return self._credentials(base_url, usable)
 
     def _credentials(self, base_url: str, usable: Sequence[Any]) -> dict[str, Any]:
